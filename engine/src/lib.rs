@@ -1,0 +1,11 @@
+//! The judge engine: sandbox, monitor, languages, problem packages,
+//! validators and grading. `judge-api` holds no sandbox logic; it calls this.
+
+pub mod grade;
+pub mod language;
+pub mod problem;
+pub mod sandbox;
+pub mod validate;
+pub mod verdict;
+
+pub use verdict::Verdict;

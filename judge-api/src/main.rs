@@ -1,0 +1,60 @@
+//! The `judge` command line: `serve`, `grade`, `verify`, `run`, `languages`.
+//! Parses flags, calls the engine, prints results. No sandbox logic here.
+
+mod cli_run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "judge", version, about = "Online-judge code execution engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one command in a fresh sandbox and print a JSON result.
+    Run(cli_run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Run(args) => cli_run::main(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("judge: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// A command's failure: a one-line message and the exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    /// The caller's mistake (bad flags, missing files): exit 2.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: 2 }
+    }
+
+    /// Something failed on the judge's side: exit 1.
+    pub fn internal(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: 1 }
+    }
+}
