@@ -1,7 +1,9 @@
 //! The `judge` command line: `serve`, `grade`, `verify`, `run`, `languages`.
 //! Parses flags, calls the engine, prints results. No sandbox logic here.
 
+mod cli_grade;
 mod cli_run;
+mod server;
 
 use std::process::ExitCode;
 
@@ -16,8 +18,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the HTTP API.
+    Serve(server::ServeArgs),
+    /// Grade submissions against a problem package.
+    Grade(cli_grade::GradeArgs),
+    /// Grade every file under submissions/<kind>/ and check its verdict.
+    Verify(cli_grade::VerifyArgs),
     /// Run one command in a fresh sandbox and print a JSON result.
     Run(cli_run::RunArgs),
+    /// List language ids.
+    Languages(cli_grade::LanguagesArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,7 +40,11 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
+        Command::Serve(args) => server::main(args),
+        Command::Grade(args) => cli_grade::grade(args),
+        Command::Verify(args) => cli_grade::verify(args),
         Command::Run(args) => cli_run::main(args),
+        Command::Languages(args) => cli_grade::languages(args),
     };
     match outcome {
         Ok(code) => code,
