@@ -1,7 +1,105 @@
-//! Language definitions (`languages/*.toml`, also embedded in the binary).
-//! STUB: interface agreed, body pending.
+//! Language definitions: one TOML file per language in `languages/`, also
+//! compiled into the binary so `judge` works from any directory.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sandbox::Limits;
+
+const MIB: u64 = 1 << 20;
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("c.toml", include_str!("../../languages/c.toml")),
+    ("cpp.toml", include_str!("../../languages/cpp.toml")),
+    ("python3.toml", include_str!("../../languages/python3.toml")),
+    ("java.toml", include_str!("../../languages/java.toml")),
+    ("javascript.toml", include_str!("../../languages/javascript.toml")),
+    ("rust.toml", include_str!("../../languages/rust.toml")),
+    ("go.toml", include_str!("../../languages/go.toml")),
+];
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompileLimits {
+    #[serde(default = "default_compile_cpu")]
+    pub cpu: f64,
+    #[serde(default = "default_compile_wall")]
+    pub wall: f64,
+    #[serde(default = "default_compile_memory")]
+    pub memory_mib: u64,
+    #[serde(default = "default_compile_output")]
+    pub output_mib: u64,
+    #[serde(default = "default_compile_processes")]
+    pub processes: u64,
+}
+
+fn default_compile_cpu() -> f64 {
+    10.0
+}
+fn default_compile_wall() -> f64 {
+    20.0
+}
+fn default_compile_memory() -> u64 {
+    1024
+}
+fn default_compile_output() -> u64 {
+    16
+}
+fn default_compile_processes() -> u64 {
+    256
+}
+fn default_true() -> bool {
+    true
+}
+fn default_processes() -> u64 {
+    64
+}
+
+impl Default for CompileLimits {
+    fn default() -> Self {
+        CompileLimits {
+            cpu: default_compile_cpu(),
+            wall: default_compile_wall(),
+            memory_mib: default_compile_memory(),
+            output_mib: default_compile_output(),
+            processes: default_compile_processes(),
+        }
+    }
+}
+
+/// One language, as its TOML file says.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    pub id: String,
+    pub name: String,
+    pub extensions: Vec<String>,
+    /// Source file name in the work dir; `{class}` is Java's public class.
+    pub source: String,
+    /// Compile command, run in the work dir; absent for nothing to compile.
+    #[serde(default)]
+    pub compile: Option<Vec<String>>,
+    /// Run command; `{memory_mib}` is the memory limit, `{class}` as above.
+    pub run: Vec<String>,
+    /// Prints the toolchain's identity (part of the compile cache key).
+    #[serde(default)]
+    pub version: Option<Vec<String>>,
+    /// Extra host paths shown read-only at the same place.
+    #[serde(default)]
+    pub binds: Vec<PathBuf>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Whether runs get the `RLIMIT_AS` backstop.
+    #[serde(default = "default_true")]
+    pub address_space: bool,
+    #[serde(default = "default_processes")]
+    pub processes: u64,
+    #[serde(default)]
+    pub compile_limits: CompileLimits,
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LanguageInfo {
@@ -11,25 +109,215 @@ pub struct LanguageInfo {
     pub available: bool,
 }
 
+impl Language {
+    fn parse(file: &str, text: &str) -> Result<Language, String> {
+        let lang: Language = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+        if lang.run.is_empty() {
+            return Err(format!("{file}: run: the command is empty"));
+        }
+        if lang.compile.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err(format!("{file}: compile: the command is empty"));
+        }
+        if lang.source.contains('/') || lang.source.is_empty() {
+            return Err(format!("{file}: source: must be a plain file name"));
+        }
+        Ok(lang)
+    }
+
+    /// Why this language cannot run here, if it cannot: a tool it names by
+    /// absolute path is missing.
+    pub fn unavailable_reason(&self) -> Option<String> {
+        let tools = self.compile.iter().chain(std::iter::once(&self.run)).filter_map(|cmd| cmd.first());
+        tools
+            .filter(|tool| tool.starts_with('/'))
+            .find(|tool| !Path::new(tool.as_str()).exists())
+            .map(|tool| format!("{tool} is not installed"))
+    }
+
+    /// The class name Java needs: the first `public class X` (or any
+    /// `class X`), else `Main`.
+    pub fn class_name(source: &str) -> String {
+        let tokens: Vec<&str> = source.split(|c: char| c.is_whitespace() || c == '{').filter(|t| !t.is_empty()).collect();
+        let after_class = |want_public: bool| {
+            tokens.windows(2).enumerate().find_map(|(i, w)| {
+                let public = tokens[..i].iter().rev().take(3).any(|t| *t == "public");
+                (w[0] == "class" && (!want_public || public) && is_identifier(w[1])).then(|| w[1].to_string())
+            })
+        };
+        after_class(true).or_else(|| after_class(false)).unwrap_or_else(|| "Main".into())
+    }
+
+    fn expand(&self, template: &str, class: &str, memory_mib: u64) -> String {
+        template.replace("{class}", class).replace("{memory_mib}", &memory_mib.to_string())
+    }
+
+    pub fn source_name(&self, source: &str) -> String {
+        self.expand(&self.source, &self.class_for(source), 0)
+    }
+
+    fn class_for(&self, source: &str) -> String {
+        if self.source.contains("{class}") || self.run.iter().any(|a| a.contains("{class}")) {
+            Language::class_name(source)
+        } else {
+            String::new()
+        }
+    }
+
+    pub fn compile_command(&self, source: &str) -> Option<Vec<String>> {
+        let class = self.class_for(source);
+        self.compile.as_ref().map(|cmd| cmd.iter().map(|a| self.expand(a, &class, 0)).collect())
+    }
+
+    pub fn run_command(&self, source: &str, memory_mib: u64) -> Vec<String> {
+        let class = self.class_for(source);
+        self.run.iter().map(|a| self.expand(a, &class, memory_mib)).collect()
+    }
+
+    /// Limits for a run of this language with the problem's CPU and memory limits.
+    pub fn run_limits(&self, cpu: Duration, memory: u64, output: u64) -> Limits {
+        let mut limits = Limits::new(cpu, memory);
+        limits.output = output;
+        limits.processes = self.processes;
+        if !self.address_space {
+            limits.address_space = None;
+        }
+        limits
+    }
+
+    pub fn compile_limits(&self) -> Limits {
+        let c = &self.compile_limits;
+        let mut limits = Limits::new(Duration::from_secs_f64(c.cpu), c.memory_mib * MIB);
+        limits.wall = Duration::from_secs_f64(c.wall);
+        limits.output = c.output_mib * MIB;
+        limits.processes = c.processes;
+        limits.address_space = None;
+        limits.tmpfs = 512 * MIB;
+        limits
+    }
+
+    /// The toolchain's identity for cache keys: its version output, or the
+    /// compile command itself when there is no version command.
+    pub fn identity(&self) -> String {
+        let from_version = self.version.as_ref().and_then(|cmd| {
+            let out = std::process::Command::new(&cmd[0]).args(&cmd[1..]).output().ok()?;
+            Some(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        });
+        format!("{}|{:?}|{:?}|{}", self.id, self.compile, self.run, from_version.unwrap_or_default())
+    }
+
+    pub fn info(&self) -> LanguageInfo {
+        LanguageInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            extensions: self.extensions.clone(),
+            available: self.unavailable_reason().is_none(),
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+/// All known languages, in id order.
 #[derive(Debug, Default)]
-pub struct Languages {}
+pub struct Languages {
+    list: Vec<Language>,
+}
 
 impl Languages {
     /// The definitions compiled into the binary.
     pub fn embedded() -> Result<Languages, String> {
-        todo!()
+        Self::from_texts(EMBEDDED.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect())
     }
 
-    pub fn from_dir(_dir: &std::path::Path) -> Result<Languages, String> {
-        todo!()
+    pub fn from_dir(dir: &Path) -> Result<Languages, String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut texts = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                texts.push((path.display().to_string(), text));
+            }
+        }
+        if texts.is_empty() {
+            return Err(format!("{}: no language definitions (*.toml) found", dir.display()));
+        }
+        Self::from_texts(texts)
+    }
+
+    fn from_texts(texts: Vec<(String, String)>) -> Result<Languages, String> {
+        let mut list = texts.iter().map(|(f, t)| Language::parse(f, t)).collect::<Result<Vec<_>, _>>()?;
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(w) = list.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(format!("language id {:?} is defined twice", w[0].id));
+        }
+        Ok(Languages { list })
     }
 
     pub fn list(&self) -> Vec<LanguageInfo> {
-        todo!()
+        self.list.iter().map(Language::info).collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Language> {
+        self.list.iter().find(|l| l.id == id)
+    }
+
+    pub fn ids(&self) -> String {
+        self.list.iter().map(|l| l.id.as_str()).collect::<Vec<_>>().join(", ")
     }
 
     /// Language id for a file name by its extension.
-    pub fn id_for_file(&self, _file: &str) -> Result<String, String> {
-        todo!()
+    pub fn id_for_file(&self, file: &str) -> Result<String, String> {
+        let ext = Path::new(file).extension().and_then(|e| e.to_str()).unwrap_or("");
+        self.list
+            .iter()
+            .find(|l| l.extensions.iter().any(|e| e == ext))
+            .map(|l| l.id.clone())
+            .ok_or_else(|| {
+                let known: Vec<String> =
+                    self.list.iter().map(|l| format!("{} (.{})", l.id, l.extensions.join(", ."))).collect();
+                format!("{file}: unknown file extension {ext:?}; languages: {}", known.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_definitions_parse() {
+        let langs = Languages::embedded().unwrap();
+        for id in ["c", "cpp", "python3", "java", "javascript", "rust", "go"] {
+            assert!(langs.get(id).is_some(), "{id}");
+        }
+        assert_eq!(langs.id_for_file("a/b/sol.cpp").unwrap(), "cpp");
+        assert_eq!(langs.id_for_file("x.py").unwrap(), "python3");
+        let err = langs.id_for_file("x.pas").unwrap_err();
+        assert!(err.contains("python3 (.py"), "{err}");
+    }
+
+    #[test]
+    fn java_class_name() {
+        assert_eq!(Language::class_name("import x;\npublic class Sol {\n}"), "Sol");
+        assert_eq!(Language::class_name("class A {}\npublic final class B{}"), "B");
+        assert_eq!(Language::class_name("class Only{}"), "Only");
+        assert_eq!(Language::class_name("// nothing"), "Main");
+        let java = Languages::embedded().unwrap();
+        let java = java.get("java").unwrap();
+        assert_eq!(java.source_name("public class Foo {}"), "Foo.java");
+        assert!(java.run_command("public class Foo {}", 256).contains(&"-Xmx256m".to_string()));
+    }
+
+    #[test]
+    fn bad_definitions_are_named() {
+        let err = Language::parse("x.toml", "id = 'x'\nname='X'\nextensions=['x']\nsource='a'\nrun=[]").unwrap_err();
+        assert!(err.contains("x.toml: run"), "{err}");
+        let err = Language::parse("y.toml", "id = 'x'").unwrap_err();
+        assert!(err.starts_with("y.toml"), "{err}");
     }
 }

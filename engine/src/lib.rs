@@ -5,6 +5,7 @@ pub mod grade;
 pub mod language;
 pub mod problem;
 pub mod sandbox;
+pub mod scratch;
 pub mod validate;
 pub mod verdict;
 

@@ -30,7 +30,19 @@ enum Command {
     Languages(cli_grade::LanguagesArgs),
 }
 
+/// Gives the judge its own mount namespace, so the tmpfs work dirs it mounts
+/// are invisible to the host and vanish with the process even if it crashes.
+/// Must run before any thread starts. Without it (not root, say) work dirs are
+/// still unmounted when dropped.
+fn private_mounts() {
+    use nix::mount::{mount, MsFlags};
+    if nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).is_ok() {
+        let _ = mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>);
+    }
+}
+
 fn main() -> ExitCode {
+    private_mounts();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

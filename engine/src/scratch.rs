@@ -1,0 +1,82 @@
+//! Scratch space on a size-capped tmpfs: a submission's work dir (source and
+//! compiled program), a validator's build, a test's feedback files. Nothing
+//! lands on the host disk, and removal is an unmount, which follows no link
+//! a sandboxed program may have planted.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const BASE: &str = "/run/judge/work";
+
+#[derive(Debug)]
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// A fresh tmpfs of at most `bytes`, writable by every sandbox uid (only
+    /// the sandbox it is bound into can see it).
+    pub fn new(bytes: u64) -> io::Result<Scratch> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let path = Path::new(BASE).join(name);
+        std::fs::create_dir_all(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let data = format!("size={},mode=0777", bytes.max(4096));
+        nix::mount::mount(
+            Some("tmpfs"),
+            &path,
+            Some("tmpfs"),
+            nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+            Some(data.as_str()),
+        )
+        .map_err(|e| io::Error::other(format!("mounting tmpfs at {}: {e}", path.display())))?;
+        Ok(Scratch { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a file the judge itself provides (never one a sandbox made).
+    pub fn write(&self, name: &str, data: &[u8]) -> io::Result<PathBuf> {
+        let path = self.path.join(name);
+        std::fs::write(&path, data).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok(path)
+    }
+
+    /// Creates a subdirectory writable by the sandbox.
+    pub fn subdir(&self, name: &str) -> io::Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path.join(name);
+        std::fs::create_dir(&path)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))?;
+        Ok(path)
+    }
+
+    /// Reads a regular file a sandbox may have written, refusing links and
+    /// reading at most `limit` bytes.
+    pub fn read_untrusted(&self, relative: &str, limit: u64) -> Option<Vec<u8>> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.path.join(relative);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+            .ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut out = Vec::new();
+        file.take(limit).read_to_end(&mut out).ok()?;
+        Some(out)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.path, nix::mount::MntFlags::MNT_DETACH);
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
