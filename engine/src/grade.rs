@@ -1,13 +1,15 @@
 //! Grading: compile once in the sandbox, run every test in its own sandbox,
 //! validate the output (default, custom or interactive), and give verdicts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::language::{Language, Languages};
 use crate::problem::{Problem, TestCase, ValidatorSpec};
@@ -97,6 +99,65 @@ pub struct Grader {
     pub languages: Arc<Languages>,
     /// Custom validators, built once per package directory.
     validators: Mutex<HashMap<PathBuf, Arc<Result<Built, String>>>>,
+    compiled: CompileCache,
+    /// How many tests of one submission run at once.
+    parallelism: usize,
+}
+
+type Compiled = Result<(Arc<Built>, CompileInfo), CompileInfo>;
+
+/// Compiled programs by (toolchain identity, command, source) hash. Bounded by
+/// entry count; each entry's tmpfs is unmounted when the last user drops it.
+/// Concurrent identical submissions share one slot: one compiles, the others
+/// wait on its `OnceLock`.
+#[derive(Default)]
+struct CompileCache {
+    entries: Mutex<(HashMap<[u8; 32], Arc<OnceLock<Compiled>>>, VecDeque<[u8; 32]>)>,
+    identities: Mutex<HashMap<String, String>>,
+}
+
+const COMPILE_CACHE_ENTRIES: usize = 64;
+
+impl CompileCache {
+    fn key(&self, lang: &Language, source: &[u8], memory_mib: u64) -> [u8; 32] {
+        let identity = {
+            let mut ids = self.identities.lock().unwrap_or_else(|p| p.into_inner());
+            ids.entry(lang.id.clone()).or_insert_with(|| lang.identity()).clone()
+        };
+        let mut hash = Sha256::new();
+        hash.update(identity.as_bytes());
+        hash.update(format!("{:?}|{:?}|{:?}|{memory_mib}|", lang.compile, lang.run, lang.env).as_bytes());
+        hash.update(source);
+        hash.finalize().into()
+    }
+
+    fn get_or_build(&self, key: [u8; 32], build: impl FnOnce() -> Compiled) -> Compiled {
+        let slot = {
+            let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let (map, order) = &mut *guard;
+            if let Some(slot) = map.get(&key) {
+                slot.clone()
+            } else {
+                let slot = Arc::new(OnceLock::new());
+                map.insert(key, slot.clone());
+                order.push_back(key);
+                while order.len() > COMPILE_CACHE_ENTRIES {
+                    if let Some(old) = order.pop_front() {
+                        map.remove(&old);
+                    }
+                }
+                slot
+            }
+        };
+        slot.get_or_init(build).clone()
+    }
+
+    /// Forgets a failure the judge caused, so a retry compiles again.
+    fn forget(&self, key: &[u8; 32]) {
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0.remove(key);
+        guard.1.retain(|k| k != key);
+    }
 }
 
 /// Time limit used when neither the package nor the caller gives one.
@@ -104,7 +165,14 @@ pub const DEFAULT_TIME_LIMIT: f64 = 1.0;
 
 impl Grader {
     pub fn new(languages: Arc<Languages>) -> Grader {
-        Grader { languages, validators: Mutex::new(HashMap::new()) }
+        let parallelism = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Grader { languages, validators: Mutex::new(HashMap::new()), compiled: CompileCache::default(), parallelism }
+    }
+
+    /// Sets how many tests of one submission may run at once (at least 1).
+    pub fn with_parallelism(mut self, tests_at_once: usize) -> Grader {
+        self.parallelism = tests_at_once.max(1);
+        self
     }
 
     pub fn language(&self, id: &str) -> Result<&Language, GradeError> {
@@ -142,17 +210,32 @@ impl Grader {
             tests: Vec::new(),
         };
         let source = String::from_utf8_lossy(&submission.source).into_owned();
-        let built = match build(lang, &[(lang.source_name(&source), submission.source.clone())], &source, memory_mib) {
+        let key = self.compiled.key(lang, &submission.source, memory_mib);
+        let mut internal_error = None;
+        let compiled = self.compiled.get_or_build(key, || {
+            match build(lang, &[(lang.source_name(&source), submission.source.clone())], &source, memory_mib) {
+                Ok((built, info)) => Ok((Arc::new(built), info)),
+                Err(BuildFailure::Compile(info)) => Err(info),
+                Err(BuildFailure::Internal(message)) => {
+                    internal_error = Some(message.clone());
+                    Err(CompileInfo { ok: false, output: message, time_ms: 0 })
+                }
+            }
+        });
+        if let Some(message) = internal_error {
+            self.compiled.forget(&key);
+            return Err(GradeError::Internal(message));
+        }
+        let built = match compiled {
             Ok((built, info)) => {
                 result.compile = info;
                 built
             }
-            Err(BuildFailure::Compile(info)) => {
+            Err(info) => {
                 result.compile = info;
                 result.verdict = Verdict::CE;
                 return Ok(result);
             }
-            Err(BuildFailure::Internal(message)) => return Err(GradeError::Internal(message)),
         };
         let validator = match &problem.validator {
             ValidatorSpec::Default => None,
@@ -161,25 +244,61 @@ impl Grader {
         let limits = lang.run_limits(Duration::from_secs_f64(time_limit), memory_mib * MIB, problem.output_mib * MIB);
         let scratch = Scratch::new(problem.output_mib * MIB * 4 + 64 * MIB).map_err(|e| GradeError::Internal(e.to_string()))?;
         let stop_early = !options.run_all && !problem.scoring;
-        let total = problem.tests.len();
-        for (index, test) in problem.tests.iter().enumerate() {
-            let context = TestContext { built: &built, limits: &limits, validator: validator.as_deref(), scratch: &scratch, index, problem };
-            let outcome = run_test(&context, test);
+        let outcomes = self.run_tests(problem, &built, &limits, validator.as_deref(), &scratch, stop_early, progress);
+        for outcome in outcomes {
             result.time_ms = result.time_ms.max(outcome.time_ms);
             result.memory_kb = result.memory_kb.max(outcome.memory_kb);
-            let failed = outcome.verdict != Verdict::AC;
-            if failed && result.verdict == Verdict::AC {
+            if outcome.verdict != Verdict::AC && result.verdict == Verdict::AC {
                 result.verdict = outcome.verdict;
             }
             result.tests.push(outcome);
-            progress(index + 1, total);
-            if failed && stop_early {
-                break;
-            }
         }
         let verdicts: Vec<Verdict> = result.tests.iter().map(|t| t.verdict).collect();
         result.score = problem.score(&verdicts);
         Ok(result)
+    }
+
+    /// Runs the tests on up to `parallelism` threads, launching them in
+    /// order. With `stop_early`, nothing after the first failure is launched
+    /// and results end at the first failure, exactly as a sequential run.
+    #[allow(clippy::too_many_arguments)]
+    fn run_tests(
+        &self,
+        problem: &Problem,
+        built: &Built,
+        limits: &Limits,
+        validator: Option<&Result<Built, String>>,
+        scratch: &Scratch,
+        stop_early: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<TestResult> {
+        let total = problem.tests.len();
+        let next = AtomicUsize::new(0);
+        let first_failure = AtomicUsize::new(usize::MAX);
+        let finished = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<TestResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
+        let worker = || loop {
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            if index >= total || (stop_early && index > first_failure.load(Ordering::SeqCst)) {
+                break;
+            }
+            let context = TestContext { built, limits, validator, scratch, index, problem };
+            let outcome = run_test(&context, &problem.tests[index]);
+            if outcome.verdict != Verdict::AC {
+                first_failure.fetch_min(index, Ordering::SeqCst);
+            }
+            *slots[index].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+            progress(finished.fetch_add(1, Ordering::SeqCst) + 1, total);
+        };
+        let threads = self.parallelism.min(total).max(1);
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(worker);
+            }
+            worker();
+        });
+        let cut = if stop_early { first_failure.load(Ordering::SeqCst).saturating_add(1).min(total) } else { total };
+        slots.into_iter().take(cut).filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
     }
 
     fn validator(&self, path: &Path) -> Result<Arc<Result<Built, String>>, GradeError> {

@@ -466,7 +466,7 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
         return outcome;
     }
     let started = Instant::now();
-    let monitor = match Monitor::attach(pid) {
+    let monitor = match attach_monitor(pid) {
         Ok(m) => m,
         Err(e) => {
             outcome.setup_error = Some(format!("attaching the monitor: {e}"));
@@ -490,7 +490,7 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
             None if reports.closed() => break,
             None => {}
         }
-        let s = monitor.sample();
+        let s = monitor.as_ref().map(Monitor::sample).unwrap_or_default();
         outcome.cpu_sampled_ns = outcome.cpu_sampled_ns.max(s.cpu_ns);
         outcome.peak.rss_bytes = outcome.peak.rss_bytes.max(s.rss_bytes);
         outcome.peak.hwm_bytes = outcome.peak.hwm_bytes.max(s.hwm_bytes);
@@ -510,6 +510,33 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
     outcome.wall = started.elapsed();
     outcome.init_usage_us = if outcome.done.is_some() { reap(pid) } else { kill_and_reap(pid) };
     outcome
+}
+
+/// Attaches the monitor to init's procfs. A program that ends within a few
+/// hundred µs can take init with it before the host looks (a dead init has no
+/// root to open); then there is nothing left to sample, init's final report
+/// is already in the pipe, and `None` is returned.
+fn attach_monitor(pid: i32) -> Result<Option<Monitor>, std::io::Error> {
+    // Covers init being between dropping its fs and becoming a zombie.
+    let deadline = Instant::now() + Duration::from_millis(100);
+    loop {
+        match Monitor::attach(pid) {
+            Ok(m) => return Ok(Some(m)),
+            Err(_) if init_exited(pid) => return Ok(None),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// Whether init has exited, without reaping it.
+fn init_exited(pid: i32) -> bool {
+    // SAFETY: zeroed siginfo is valid; pid is our unreaped child.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        rc == 0 && info.si_pid() == pid
+    }
 }
 
 fn classify(outcome: Outcome, limits: &Limits, program: &str) -> RunResult {
@@ -534,9 +561,11 @@ fn classify(outcome: Outcome, limits: &Limits, program: &str) -> RunResult {
     let mut memory = outcome.peak.rss_bytes.max(outcome.peak.hwm_bytes) / 1024;
     if let Some(done) = &outcome.done {
         // ru_maxrss starts at what the program inherited from init when it was
-        // forked; above that it is the program's own exact peak.
+        // forked; above that it is the program's own exact peak. At or below
+        // it, the samples know better, unless the program ended before the
+        // first sample: then that inherited figure is the only upper bound.
         let (maxrss, inherited) = (done.c.max(0) as u64, done.d.max(0) as u64);
-        if maxrss > inherited + 256 {
+        if maxrss > inherited + 256 || memory == 0 {
             memory = memory.max(maxrss);
         }
     }

@@ -1,0 +1,156 @@
+//! `cargo bench -p engine --bench sandbox`: the sandbox's costs next to the
+//! bare fork/exec floor, measured in the same run. Prints figures; asserts
+//! nothing. Needs root and gcc (with static libc).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio as HostStdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::grade::{GradeOptions, Grader, Submission};
+use engine::language::Languages;
+use engine::problem::Problem;
+use engine::sandbox::{Command, Input, Limits, RunStatus, Slot, Stdio};
+
+const AB_SOURCE: &str = "#include <stdio.h>\nint main(){long long a,b;if(scanf(\"%lld %lld\",&a,&b)!=2)return 1;printf(\"%lld\\n\",a+b);return 0;}\n";
+
+fn compile_static(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).expect("write source");
+    let out = dir.join(name);
+    let status = std::process::Command::new("gcc")
+        .args(["-O2", "-static", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("run gcc");
+    assert!(status.success(), "gcc -static failed (is libc6-dev installed?)");
+    out
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn bench_per_run(dir: &Path) {
+    const RUNS: usize = 300;
+    let true_bin = compile_static(dir, "true", "int main(void){return 0;}\n");
+    let slot = Slot::claim(500).expect("slot");
+    // Warm both paths once.
+    let _ = std::process::Command::new(&true_bin).status();
+    let _ = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
+
+    let start = Instant::now();
+    for _ in 0..RUNS {
+        let status = std::process::Command::new(&true_bin).stdin(HostStdio::null()).status().expect("spawn");
+        assert!(status.success());
+    }
+    let bare = start.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
+
+    let start = Instant::now();
+    for _ in 0..RUNS {
+        let result = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
+        assert_eq!(result.status, RunStatus::Ok, "{:?}", result.message);
+    }
+    let sandboxed = start.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
+    println!("per-run cost, static /bin/true ({RUNS} runs each)");
+    println!("  bare clone+exec+wait : {bare:.3} ms");
+    println!("  sandboxed run        : {sandboxed:.3} ms");
+    println!("  ratio                : {:.2}  (target <= 1.3)", sandboxed / bare);
+}
+
+fn bench_throughput(dir: &Path) {
+    const TESTS: usize = 400;
+    let ab = compile_static(dir, "ab", AB_SOURCE);
+    let tests: Vec<(String, Vec<u8>, Vec<u8>)> = (0..TESTS)
+        .map(|i| {
+            let (a, b) = (i as i64 * 7919, i as i64 * 104729 - 5);
+            (format!("{i:03}"), format!("{a} {b}\n").into_bytes(), format!("{}\n", a + b).into_bytes())
+        })
+        .collect();
+
+    let start = Instant::now();
+    for (_, input, answer) in &tests {
+        let mut child = std::process::Command::new(&ab)
+            .stdin(HostStdio::piped())
+            .stdout(HostStdio::piped())
+            .spawn()
+            .expect("spawn");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(input).expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(&out.stdout, answer);
+    }
+    let bare = start.elapsed();
+
+    let languages = Arc::new(Languages::embedded().expect("languages"));
+    let grader = Grader::new(languages);
+    let problem = Problem::inline("ab", tests, 1.0, 256, 64, Vec::new());
+    let submission = Submission { language: "c".into(), source: AB_SOURCE.as_bytes().to_vec() };
+    // Compile once outside the timing (the compile cache keeps it).
+    let warm = grader.grade(&problem, &submission, &GradeOptions::default(), &|_, _| {}).expect("grade");
+    assert_eq!(warm.verdict, engine::Verdict::AC);
+    let start = Instant::now();
+    let result = grader.grade(&problem, &submission, &GradeOptions::default(), &|_, _| {}).expect("grade");
+    let graded = start.elapsed();
+    assert_eq!(result.verdict, engine::Verdict::AC);
+    println!("grading throughput, C A+B with {TESTS} tests (compile cached)");
+    println!("  sequential fork/exec, no sandbox : {:.0} ms ({:.0} tests/s)", bare.as_secs_f64() * 1e3, TESTS as f64 / bare.as_secs_f64());
+    println!("  judge grade, sandboxed, parallel : {:.0} ms ({:.0} tests/s)", graded.as_secs_f64() * 1e3, TESTS as f64 / graded.as_secs_f64());
+    println!("  ratio                            : {:.2}  (target >= 1.6; 2.0 is the 2-core ceiling)", bare.as_secs_f64() / graded.as_secs_f64());
+}
+
+fn bench_kill_latency(dir: &Path) {
+    const RUNS: usize = 40;
+    let spin = compile_static(dir, "spin", "int main(void){volatile unsigned long x=0;for(;;)x++;}\n");
+    let hog = compile_static(
+        dir,
+        "hog",
+        "#include <stdlib.h>\n#include <string.h>\nint main(void){for(;;){char*p=malloc(1<<20);if(!p)return 1;memset(p,1,1<<20);}}\n",
+    );
+    let _ = (spin, hog);
+    let slot = Slot::claim(600).expect("slot");
+    let cpu_limit = Duration::from_millis(200);
+    let mut cpu_over = Vec::new();
+    for _ in 0..RUNS {
+        let limits = Limits::new(cpu_limit, 256 << 20);
+        let result = Command::new("/box/spin").workdir(dir, false).slot(&slot).limits(limits).run();
+        assert_eq!(result.status, RunStatus::Tle);
+        cpu_over.push((result.time_us as f64 - cpu_limit.as_micros() as f64) / 1000.0);
+    }
+    cpu_over.sort_by(|a, b| a.total_cmp(b));
+    let mut mem_over = Vec::new();
+    for _ in 0..RUNS {
+        let mut limits = Limits::new(Duration::from_secs(5), 64 << 20);
+        limits.address_space = None;
+        let result = Command::new("/box/hog").workdir(dir, false).slot(&slot).limits(limits).stdin(Stdio::Null).run();
+        assert_eq!(result.status, RunStatus::Mle);
+        mem_over.push(result.memory_kb as f64 / 1024.0 - 64.0);
+    }
+    mem_over.sort_by(|a, b| a.total_cmp(b));
+    println!("limit breach to kill ({RUNS} runs each)");
+    println!(
+        "  CPU past a 200 ms limit when killed : p50 {:.1} ms, p99 {:.1} ms  (target p99 <= 10 ms)",
+        percentile(&cpu_over, 0.5),
+        percentile(&cpu_over, 0.99)
+    );
+    println!(
+        "  memory past a 64 MiB limit when killed (touching ~1 GiB/s or faster): p50 {:.1} MiB, p99 {:.1} MiB",
+        percentile(&mem_over, 0.5),
+        percentile(&mem_over, 0.99)
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("judge-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let _ = Input::from_bytes(b"");
+    bench_per_run(&dir);
+    bench_throughput(&dir);
+    bench_kill_latency(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,3 @@
+# Wrong: prints the difference instead of the sum.
+a, b = map(int, input().split())
+print(a - b)
