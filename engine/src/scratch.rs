@@ -19,9 +19,20 @@ impl Scratch {
     /// the sandbox it is bound into can see it).
     pub fn new(bytes: u64) -> io::Result<Scratch> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        // The pid alone is not unique: judges in their own PID namespaces
+        // share it, and removing a directory another judge has mounted on
+        // would detach that judge's mount.
+        let mut random = [0u8; 8];
+        getrandom(&mut random)?;
+        let name = format!(
+            "{}-{}-{:016x}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            u64::from_ne_bytes(random)
+        );
         let path = Path::new(BASE).join(name);
-        std::fs::create_dir_all(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        std::fs::create_dir_all(BASE).map_err(|e| io::Error::new(e.kind(), format!("{BASE}: {e}")))?;
+        std::fs::create_dir(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let data = format!("size={},mode=0777", bytes.max(4096));
         nix::mount::mount(
             Some("tmpfs"),
@@ -71,6 +82,16 @@ impl Scratch {
         let mut out = Vec::new();
         file.take(limit).read_to_end(&mut out).ok()?;
         Some(out)
+    }
+}
+
+fn getrandom(buf: &mut [u8]) -> io::Result<()> {
+    // SAFETY: writes at most buf.len() bytes into buf.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+    if n == buf.len() as isize {
+        Ok(())
+    } else {
+        Err(io::Error::other("getrandom failed"))
     }
 }
 

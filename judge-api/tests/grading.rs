@@ -1,0 +1,260 @@
+//! `judge grade` / `judge verify` end to end: every example package verifies,
+//! compile-time attacks end as CE without leaking host files, hostile
+//! programs get the right verdicts, and bad input gets a clear error.
+//! Every judge process runs inside `unshare --pid --fork --kill-child --mount-proc`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn problems() -> PathBuf {
+    repo().join("testdata/problems")
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `judge ARGS` in a throwaway PID namespace, killed after 5 minutes.
+fn judge(args: &[&str]) -> Out {
+    let output = Command::new("timeout")
+        .args(["-s", "KILL", "300", "unshare", "--pid", "--fork", "--kill-child", "--mount-proc"])
+        .arg(env!("CARGO_BIN_EXE_judge"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawning judge");
+    Out {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(label: &str) -> Scratch {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "judge-grading-{label}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Grades one source against a package with `--json`; returns the result object.
+fn grade_json(problem: &Path, source: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["grade", "--json"];
+    args.extend_from_slice(extra);
+    let (p, s) = (problem.display().to_string(), source.display().to_string());
+    args.push(&p);
+    args.push(&s);
+    let out = judge(&args);
+    assert_eq!(out.code, 0, "judge grade failed: {}\n{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line expected, got: {}", out.stdout);
+    serde_json::from_str(lines[0]).expect("JSON")
+}
+
+/// Language definitions like the built-in ones, with tight compile limits.
+fn tight_languages(scratch: &Scratch) -> PathBuf {
+    let dir = scratch.0.join("languages");
+    std::fs::create_dir_all(&dir).unwrap();
+    for lang in ["c", "cpp"] {
+        let text = std::fs::read_to_string(repo().join(format!("languages/{lang}.toml"))).unwrap();
+        std::fs::write(dir.join(format!("{lang}.toml")), format!("{text}\n[compile_limits]\ncpu = 2\nwall = 4\nmemory_mib = 512\n")).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn verify_passes_on_every_example_package() {
+    let mut dirs: Vec<String> = std::fs::read_dir(problems())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.display().to_string())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 5, "{dirs:?}");
+    let mut args = vec!["verify"];
+    args.extend(dirs.iter().map(String::as_str));
+    let out = judge(&args);
+    assert_eq!(out.code, 0, "verify failed:\n{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(" 0 failed"), "{}", out.stdout);
+    assert!(!out.stdout.contains("MISMATCH"), "{}", out.stdout);
+    for verdict in ["AC", "WA", "TLE", "MLE", "OLE", "RE", "CE"] {
+        assert!(out.stdout.contains(&format!("  {verdict} ")), "no {verdict} row:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn json_result_has_the_contract_fields() {
+    let result = grade_json(&problems().join("aplusb"), &problems().join("aplusb/submissions/accepted/sum.c"), &[]);
+    assert_eq!(result["verdict"], "AC");
+    assert_eq!(result["language"], "c");
+    assert_eq!(result["score"], 1.0);
+    assert!(result["file"].as_str().unwrap().ends_with("sum.c"));
+    assert_eq!(result["compile"]["ok"], true);
+    let tests = result["tests"].as_array().unwrap();
+    assert!(tests.len() >= 2);
+    assert_eq!(tests[0]["name"], "sample/1");
+    for key in ["name", "verdict", "time_ms", "wall_ms", "memory_kb", "exit_code", "signal"] {
+        assert!(tests[0].get(key).is_some(), "test result lacks {key}: {}", tests[0]);
+    }
+    for key in ["time_ms", "memory_kb"] {
+        assert!(result[key].is_u64(), "{key}");
+    }
+}
+
+#[test]
+fn including_host_secrets_at_compile_time_is_ce_and_shows_nothing() {
+    let scratch = Scratch::new("include");
+    let shadow_line = std::fs::read_to_string("/etc/shadow").ok().and_then(|s| s.lines().next().map(String::from));
+    for (name, text) in [
+        ("shadow.c", "#include \"/etc/shadow\"\nint main(void){return 0;}\n"),
+        ("shadow.cpp", "#include </etc/shadow>\nint main(){}\n"),
+        ("passwd_via_proc.c", "#include \"/proc/1/root/etc/shadow\"\nint main(void){return 0;}\n"),
+    ] {
+        let source = scratch.file(name, text);
+        let result = grade_json(&problems().join("aplusb"), &source, &[]);
+        assert_eq!(result["verdict"], "CE", "{name}: {result}");
+        let output = result["compile"]["output"].as_str().unwrap();
+        assert!(output.contains("No such file") || output.contains("Permission denied"), "{name}: {output}");
+        if let Some(line) = &shadow_line {
+            let secret = line.split(':').nth(1).unwrap_or("");
+            assert!(secret.len() < 3 || !output.contains(secret), "{name} leaked /etc/shadow");
+        }
+    }
+}
+
+#[test]
+fn compiler_bombs_end_as_ce_within_the_compile_limits() {
+    let scratch = Scratch::new("bombs");
+    let languages = tight_languages(&scratch);
+    let languages = languages.display().to_string();
+    let macro_bomb = "#define A x,x,x,x,x,x,x,x,x,x\n#define B A,A,A,A,A,A,A,A,A,A\n#define C B,B,B,B,B,B,B,B,B,B\n\
+#define D C,C,C,C,C,C,C,C,C,C\n#define E D,D,D,D,D,D,D,D,D,D\n#define F E,E,E,E,E,E,E,E,E,E\n\
+#define G F,F,F,F,F,F,F,F,F,F\n#define H G,G,G,G,G,G,G,G,G,G\nint x; int a[] = {H};\nint main(void){return 0;}\n";
+    let endless_include = "#include \"/dev/zero\"\nint main(void){return 0;}\n";
+    let template_bomb = "template<int N> struct T { static constexpr long v = T<N-1>::v + T<N-2>::v + 1; };\n\
+template<> struct T<0> { static constexpr long v = 1; };\ntemplate<> struct T<1> { static constexpr long v = 1; };\n\
+template<int N> struct W { using a = W<N-1>; using b = typename W<N-1>::a; static constexpr long v = T<N % 40>::v + a::v + b::v; };\n\
+template<> struct W<0> { using a = W<0>; static constexpr long v = 0; };\nint main() { return W<100000>::v != 0; }\n";
+    for (name, text) in [("macro_bomb.c", macro_bomb), ("endless_include.c", endless_include), ("template_bomb.cpp", template_bomb)] {
+        let source = scratch.file(name, text);
+        let started = std::time::Instant::now();
+        let result = grade_json(&problems().join("aplusb"), &source, &["--languages", &languages]);
+        let took = started.elapsed();
+        assert_eq!(result["verdict"], "CE", "{name}: {result}");
+        // Compile limits here: 2 s CPU, 4 s wall. Allow for start-up and a loaded machine.
+        assert!(took.as_secs() < 30, "{name} took {took:?}");
+    }
+}
+
+#[test]
+fn hostile_programs_get_the_right_verdicts() {
+    let scratch = Scratch::new("hostile");
+    let fork_bomb = scratch.file("fork_bomb.c", "#include <unistd.h>\nint main(void){for(;;)fork();}\n");
+    let result = grade_json(&problems().join("aplusb"), &fork_bomb, &["--time-limit", "0.5"]);
+    let verdict = result["verdict"].as_str().unwrap();
+    assert!(verdict == "TLE" || verdict == "RE", "fork bomb: {result}");
+    let memory_bomb = scratch.file(
+        "memory_bomb.c",
+        "#include <stdlib.h>\n#include <string.h>\nint main(void){for(;;){char*p=malloc(1<<24);if(p)memset(p,7,1<<24);}}\n",
+    );
+    let result = grade_json(&problems().join("aplusb"), &memory_bomb, &["--memory-limit", "64"]);
+    assert_eq!(result["verdict"], "MLE", "memory bomb: {result}");
+    let flood = scratch.file("flood.c", "#include <stdio.h>\nint main(void){for(;;)puts(\"flood flood flood flood\");}\n");
+    let result = grade_json(&problems().join("aplusb"), &flood, &[]);
+    assert_eq!(result["verdict"], "OLE", "output flood: {result}");
+    let spin = scratch.file("spin.py", "while True:\n    pass\n");
+    let result = grade_json(&problems().join("aplusb"), &spin, &["--time-limit", "0.3"]);
+    assert_eq!(result["verdict"], "TLE", "{result}");
+    assert!(result["time_ms"].as_u64().unwrap() >= 300, "{result}");
+}
+
+#[test]
+fn empty_source_is_ce() {
+    let scratch = Scratch::new("empty");
+    let source = scratch.file("empty.c", "\n  \n");
+    let result = grade_json(&problems().join("aplusb"), &source, &[]);
+    assert_eq!(result["verdict"], "CE");
+    assert!(result["compile"]["output"].as_str().unwrap().contains("empty"), "{result}");
+}
+
+#[test]
+fn unknown_extension_lists_the_languages() {
+    let scratch = Scratch::new("ext");
+    let source = scratch.file("sol.pas", "begin end.\n");
+    let out = judge(&["grade", &problems().join("aplusb").display().to_string(), &source.display().to_string()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("\".pas\"") || out.stderr.contains("\"pas\""), "{}", out.stderr);
+    for id in ["c (.c)", "cpp", "python3", "java"] {
+        assert!(out.stderr.contains(id), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn malformed_packages_get_errors_naming_file_and_key() {
+    let scratch = Scratch::new("bad-package");
+    scratch.file("p1/problem.yaml", "name: x\nlimits:\n  memory: lots\n");
+    scratch.file("p1/data/secret/1.in", "1 2\n");
+    scratch.file("p1/data/secret/1.ans", "3\n");
+    let source = scratch.file("sol.c", "int main(void){return 0;}\n");
+    let out = judge(&["grade", &scratch.0.join("p1").display().to_string(), &source.display().to_string()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("problem.yaml") && out.stderr.contains("limits.memory"), "{}", out.stderr);
+
+    scratch.file("p2/problem.yaml", "name: y\n");
+    scratch.file("p2/data/secret/1.in", "1 2\n");
+    let out = judge(&["grade", &scratch.0.join("p2").display().to_string(), &source.display().to_string()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("1.in") && out.stderr.contains(".ans"), "{}", out.stderr);
+
+    let out = judge(&["grade", &scratch.0.join("nope").display().to_string(), &source.display().to_string()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn grade_many_files_in_one_call_with_human_output() {
+    let dir = problems().join("aplusb/submissions");
+    let out = judge(&[
+        "grade",
+        &problems().join("aplusb").display().to_string(),
+        &dir.join("accepted/sum.py").display().to_string(),
+        &dir.join("wrong_answer/int32.c").display().to_string(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("sum.py (python3): AC"), "{}", out.stdout);
+    assert!(out.stdout.contains("int32.c (c): WA"), "{}", out.stdout);
+    assert!(out.stdout.contains("VERDICT"), "{}", out.stdout);
+}
