@@ -1,0 +1,271 @@
+//! `POST /submit` bodies: parsing and checking, so that every mistake of
+//! the caller is a 4xx naming what is wrong before anything is queued.
+
+use std::sync::Arc;
+
+use engine::grade::{GradeOptions, Submission};
+use engine::problem::Problem;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitRequest {
+    language: String,
+    source: String,
+    #[serde(default)]
+    problem: Option<String>,
+    #[serde(default)]
+    tests: Option<Vec<InlineTest>>,
+    #[serde(default)]
+    limits: Option<InlineLimits>,
+    #[serde(default)]
+    validator: Option<Value>,
+    #[serde(default)]
+    wait: Option<bool>,
+    #[serde(default)]
+    run_all: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InlineTest {
+    #[serde(default)]
+    name: Option<String>,
+    input: String,
+    answer: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InlineLimits {
+    /// Seconds of CPU time.
+    #[serde(default)]
+    time_limit: Option<f64>,
+    /// MiB of resident memory.
+    #[serde(default)]
+    memory: Option<u64>,
+    /// MiB of output.
+    #[serde(default)]
+    output: Option<u64>,
+}
+
+/// A checked submission, ready to queue.
+pub struct Checked {
+    pub language: String,
+    pub problem_name: Option<String>,
+    pub problem: Arc<Problem>,
+    pub submission: Submission,
+    pub options: GradeOptions,
+    pub wait: bool,
+}
+
+/// Output validator flags with a numeric argument.
+const NUMERIC_FLAGS: [&str; 3] = ["float_relative_tolerance", "float_absolute_tolerance", "float_tolerance"];
+const SWITCH_FLAGS: [&str; 2] = ["case_sensitive", "space_change_sensitive"];
+
+pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
+    let request: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
+        let what = if e.is_syntax() || e.is_eof() { "the body is not valid JSON" } else { "the body does not fit the submission schema" };
+        ApiError::bad_request(format!("{what}: {e}"))
+    })?;
+
+    let config = &app.config;
+    if request.source.len() > config.max_source_bytes {
+        return Err(ApiError::too_large(format!(
+            "source is {} bytes; the limit is {} bytes (--max-source-kib {})",
+            request.source.len(),
+            config.max_source_bytes,
+            config.max_source_bytes / 1024
+        )));
+    }
+    check_language(app, &request.language)?;
+
+    let run_all = request.run_all.unwrap_or(false);
+    let (problem_name, problem, options) = match (request.problem, request.tests) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("give either \"problem\" or \"tests\", not both")),
+        (None, None) => {
+            return Err(ApiError::bad_request("missing \"problem\" (a problem name, see GET /problems) or inline \"tests\""))
+        }
+        (Some(name), None) => {
+            if request.limits.is_some() || request.validator.is_some() {
+                return Err(ApiError::bad_request(
+                    "\"limits\" and \"validator\" go with inline \"tests\"; a named problem uses its package's own",
+                ));
+            }
+            let Some(loaded) = app.problems.get(&name) else {
+                let known: Vec<&str> = app.problems.keys().map(String::as_str).collect();
+                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                return Err(ApiError::bad_request(format!("unknown problem {name:?}; known: {known}")));
+            };
+            let options = GradeOptions { time_limit: Some(loaded.time_limit), memory_mib: None, run_all };
+            (Some(name), loaded.problem.clone(), options)
+        }
+        (None, Some(tests)) => {
+            let problem = inline_problem(app, tests, request.limits, request.validator)?;
+            (None, Arc::new(problem), GradeOptions { time_limit: None, memory_mib: None, run_all })
+        }
+    };
+    Ok(Checked {
+        language: request.language.clone(),
+        problem_name,
+        problem,
+        submission: Submission { language: request.language, source: request.source.into_bytes() },
+        options,
+        wait: request.wait.unwrap_or(true),
+    })
+}
+
+fn check_language(app: &App, id: &str) -> Result<(), ApiError> {
+    match app.language_list.iter().find(|l| l.id == id) {
+        Some(language) if language.available => Ok(()),
+        Some(language) => Err(ApiError::bad_request(format!(
+            "language {id:?} ({}) is not available on this server: its toolchain is missing",
+            language.name
+        ))),
+        None => {
+            let known: Vec<&str> = app.language_list.iter().filter(|l| l.available).map(|l| l.id.as_str()).collect();
+            Err(ApiError::bad_request(format!("unknown language {id:?}; available: {}", known.join(", "))))
+        }
+    }
+}
+
+fn inline_problem(
+    app: &App,
+    tests: Vec<InlineTest>,
+    limits: Option<InlineLimits>,
+    validator: Option<Value>,
+) -> Result<Problem, ApiError> {
+    let config = &app.config;
+    if tests.is_empty() {
+        return Err(ApiError::bad_request("\"tests\" is empty; give at least one test"));
+    }
+    if tests.len() > config.max_tests {
+        return Err(ApiError::too_large(format!(
+            "{} tests given; the limit is {} tests per submission (--max-tests)",
+            tests.len(),
+            config.max_tests
+        )));
+    }
+    let limits = limits.unwrap_or(InlineLimits { time_limit: None, memory: None, output: None });
+    let time_limit = limits.time_limit.unwrap_or(DEFAULT_TIME_LIMIT);
+    if !time_limit.is_finite() || time_limit <= 0.0 || time_limit > config.max_time_limit {
+        return Err(ApiError::bad_request(format!(
+            "limits.time_limit must be above 0 and at most {} seconds (--max-time-limit), got {time_limit}",
+            config.max_time_limit
+        )));
+    }
+    let memory = limits.memory.unwrap_or(DEFAULT_MEMORY_MIB);
+    if memory == 0 || memory > config.max_memory_mib {
+        return Err(ApiError::bad_request(format!(
+            "limits.memory must be between 1 and {} MiB (--max-memory-mib), got {memory}",
+            config.max_memory_mib
+        )));
+    }
+    let output = limits.output.unwrap_or(DEFAULT_OUTPUT_MIB);
+    if output == 0 || output > config.max_output_mib {
+        return Err(ApiError::bad_request(format!(
+            "limits.output must be between 1 and {} MiB, got {output}",
+            config.max_output_mib
+        )));
+    }
+    let flags = validator_flags(validator)?;
+    let tests = tests
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.unwrap_or_else(|| (i + 1).to_string()), t.input.into_bytes(), t.answer.into_bytes()))
+        .collect();
+    Ok(Problem::inline("inline", tests, time_limit, memory, output, flags))
+}
+
+/// The default output validator's flags, given as an object
+/// (`{"float_tolerance": 1e-6, "case_sensitive": true}`) or as the
+/// problem.yaml list of words (`["float_tolerance", "1e-6"]`).
+pub fn validator_flags(value: Option<Value>) -> Result<Vec<String>, ApiError> {
+    let known = || format!("known flags: {}, {}", SWITCH_FLAGS.join(", "), NUMERIC_FLAGS.join(", "));
+    let tolerance = |name: &str, value: Option<f64>| -> Result<String, ApiError> {
+        match value {
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(v.to_string()),
+            _ => Err(ApiError::bad_request(format!("validator flag {name} needs a non-negative number"))),
+        }
+    };
+    let mut flags = Vec::new();
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                if SWITCH_FLAGS.contains(&key.as_str()) {
+                    match value {
+                        Value::Bool(true) => flags.push(key),
+                        Value::Bool(false) => {}
+                        _ => return Err(ApiError::bad_request(format!("validator flag {key} must be true or false"))),
+                    }
+                } else if NUMERIC_FLAGS.contains(&key.as_str()) {
+                    let number = tolerance(&key, value.as_f64())?;
+                    flags.push(key);
+                    flags.push(number);
+                } else {
+                    return Err(ApiError::bad_request(format!("unknown validator flag {key:?}; {}", known())));
+                }
+            }
+        }
+        Some(Value::Array(words)) => {
+            let mut words = words.into_iter();
+            while let Some(word) = words.next() {
+                let Value::String(word) = word else {
+                    return Err(ApiError::bad_request("validator flags given as a list must be strings"));
+                };
+                if SWITCH_FLAGS.contains(&word.as_str()) {
+                    flags.push(word);
+                } else if NUMERIC_FLAGS.contains(&word.as_str()) {
+                    let number = match words.next() {
+                        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                        Some(Value::Number(n)) => n.as_f64(),
+                        _ => None,
+                    };
+                    let number = tolerance(&word, number)?;
+                    flags.push(word);
+                    flags.push(number);
+                } else {
+                    return Err(ApiError::bad_request(format!("unknown validator flag {word:?}; {}", known())));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "\"validator\" must be an object of flags, e.g. {\"float_tolerance\": 1e-6}, or a list of words",
+            ))
+        }
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn validator_flags_from_an_object_or_a_list() {
+        let flags = validator_flags(Some(json!({"case_sensitive": true, "space_change_sensitive": false, "float_tolerance": 0.001})))
+            .unwrap();
+        assert_eq!(flags, ["case_sensitive", "float_tolerance", "0.001"]);
+        let flags = validator_flags(Some(json!(["float_relative_tolerance", "1e-6", "case_sensitive"]))).unwrap();
+        assert_eq!(flags, ["float_relative_tolerance", "0.000001", "case_sensitive"]);
+        assert!(validator_flags(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_validator_flags_are_named() {
+        let e = validator_flags(Some(json!({"case_insensitive": true}))).unwrap_err();
+        assert!(e.message.contains("case_insensitive"), "{}", e.message);
+        let e = validator_flags(Some(json!(["float_tolerance"]))).unwrap_err();
+        assert!(e.message.contains("float_tolerance"), "{}", e.message);
+        let e = validator_flags(Some(json!({"float_tolerance": -1}))).unwrap_err();
+        assert!(e.message.contains("non-negative"), "{}", e.message);
+        assert!(validator_flags(Some(json!(3))).is_err());
+    }
+}
