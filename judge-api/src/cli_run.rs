@@ -13,10 +13,10 @@ use crate::Failure;
 #[derive(Args)]
 pub struct RunArgs {
     /// CPU time limit in seconds.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     time_limit: f64,
     /// Wall time limit in seconds (default: 3 x CPU limit + 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     wall_limit: Option<f64>,
     /// Peak resident memory limit in MiB.
     #[arg(long, default_value_t = 256)]

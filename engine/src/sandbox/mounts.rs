@@ -175,7 +175,10 @@ impl MountPlan {
     fn add_proc(&mut self) {
         self.mkdir(Path::new("/proc"), 0o555);
         let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-        self.mount("proc", &format!("{NEW_ROOT}/proc"), "proc", flags, "", "mount /proc");
+        // hidepid=2: the program sees only its own uid's processes. Init is a
+        // clone of the judge and would show the judge's command line (e.g.
+        // `serve --token T`) in /proc/1/cmdline. The host's monitor, root, sees all.
+        self.mount("proc", &format!("{NEW_ROOT}/proc"), "proc", flags, "hidepid=2", "mount /proc");
     }
 
     fn add_dev(&mut self) {
