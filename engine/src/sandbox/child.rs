@@ -31,12 +31,34 @@ pub const REPORT_DONE: i64 = 4; // a = wait status, b = cpu µs of all processes
 pub const STAGE_NAMES: &[&str] =
     &["set rlimits", "drop capabilities", "set groups", "set gid", "set uid", "chdir", "no_new_privs", "seccomp", "exec"];
 
+/// Where init keeps the fds it is given: the program's stdio, its report
+/// pipe, the slot's namespaces, then the run's detached binds.
+const REPORT_FD: i32 = 3;
+const MNT_NS_FD: i32 = 4;
+const NET_NS_FD: i32 = 5;
+const UTS_NS_FD: i32 = 6;
+pub const FIRST_BIND_FD: i32 = 7;
+/// At most this many fds can be handed to init.
+pub const MAX_FDS: usize = 48;
+
+/// Steps of init's own setup, reported as negative step numbers.
+pub fn init_step_name(step: i64) -> &'static str {
+    match step {
+        -1 => "create the exec pipe",
+        -2 => "fork the program",
+        -3 => "join the slot's mount namespace",
+        -4 => "join the slot's network namespace",
+        -5 => "join the slot's UTS namespace",
+        -6 => "copy the mount namespace",
+        _ => "unknown step",
+    }
+}
+
 /// Everything the child needs, prepared by the parent.
 pub struct ChildPlan<'a> {
     pub mounts: &'a MountPlan,
-    pub hostname: &'a CString,
-    /// Fds in the parent: program stdin, stdout, stderr, and init's report pipe.
-    pub fds: [i32; 4],
+    /// Fds in the parent, in the order init keeps them (see FIRST_BIND_FD).
+    pub fds: &'a [i32],
     pub candidates: &'a [CString],
     pub argv: &'a [*const libc::c_char],
     pub envp: &'a [*const libc::c_char],
@@ -46,12 +68,40 @@ pub struct ChildPlan<'a> {
     pub filters: [&'a [libc::sock_filter]; 2],
 }
 
-const REPORT_FD: i32 = 3;
-
 fn report(r: Report) {
     let bytes = std::mem::size_of::<Report>();
     // SAFETY: writing a plain-old-data struct.
     unsafe { libc::write(REPORT_FD, &r as *const Report as *const libc::c_void, bytes) };
+}
+
+fn setup_failed(step: i64, err: i32) -> ! {
+    report(Report { kind: REPORT_SETUP_FAILED, a: step, b: err as i64, ..Default::default() });
+    // SAFETY: exiting the child.
+    unsafe { libc::_exit(1) }
+}
+
+/// Moves `fds[i]` to fd number `i` and closes every other fd, without
+/// allocating. False if an fd could not be moved.
+pub unsafe fn keep_only(fds: &[i32]) -> bool {
+    let mut high = [0i32; MAX_FDS];
+    if fds.len() > MAX_FDS {
+        return false;
+    }
+    // First above every target, so no dup2 below overwrites a source.
+    for (i, fd) in fds.iter().enumerate() {
+        high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, MAX_FDS as libc::c_int);
+        if high[i] < 0 {
+            return false;
+        }
+    }
+    for (i, fd) in high[..fds.len()].iter().enumerate() {
+        // dup2 clears FD_CLOEXEC on the new fd.
+        if libc::dup2(*fd, i as i32) < 0 {
+            return false;
+        }
+    }
+    libc::syscall(libc::SYS_close_range, fds.len() as u32, u32::MAX, 0u32);
+    true
 }
 
 /// The sandbox's PID 1. Never returns.
@@ -59,35 +109,35 @@ pub fn init_main(plan: &ChildPlan) -> ! {
     // SAFETY: raw syscalls only; see the module comment.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Move the four fds we keep to 0..=3 and close every other inherited fd.
-        let mut high = [0i32; 4];
-        for (i, fd) in plan.fds.iter().enumerate() {
-            high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 16);
-            if high[i] < 0 {
-                libc::_exit(2);
-            }
+        if !keep_only(plan.fds) {
+            libc::_exit(2);
         }
-        for (i, fd) in high.iter().enumerate() {
-            if libc::dup2(*fd, i as i32) < 0 {
-                libc::_exit(3);
-            }
-        }
-        libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
         libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
-
-        if let Err((step, err)) = plan.mounts.execute() {
-            report(Report { kind: REPORT_SETUP_FAILED, a: step as i64, b: err as i64, ..Default::default() });
-            libc::_exit(1);
+        let joins = [
+            (MNT_NS_FD, libc::CLONE_NEWNS, -3),
+            (NET_NS_FD, libc::CLONE_NEWNET, -4),
+            (UTS_NS_FD, libc::CLONE_NEWUTS, -5),
+        ];
+        for (fd, kind, step) in joins {
+            if libc::setns(fd, kind) != 0 {
+                setup_failed(step, errno());
+            }
         }
-        let name = plan.hostname.as_bytes();
-        libc::sethostname(name.as_ptr() as *const libc::c_char, name.len());
+        // A private copy of the skeleton, so this run's mounts are its own.
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            setup_failed(-6, errno());
+        }
+        if let Err((step, err)) = plan.mounts.execute() {
+            setup_failed(step as i64, err);
+        }
+        // The namespace fds and detached binds are used up; keep only 0..=3.
+        libc::syscall(libc::SYS_close_range, MNT_NS_FD as u32, u32::MAX, 0u32);
         report(Report { kind: REPORT_READY, ..Default::default() });
 
         let carry_kb = own_rss_kb();
         let mut exec_pipe = [0i32; 2];
         if libc::pipe2(exec_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-            report(Report { kind: REPORT_SETUP_FAILED, a: -1, b: errno() as i64, ..Default::default() });
-            libc::_exit(1);
+            setup_failed(-1, errno());
         }
         // fork without libc's atfork handlers (their locks may be held by a
         // thread of the judge that does not exist here).
@@ -101,8 +151,7 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         libc::close(1);
         libc::close(2);
         if pid < 0 {
-            report(Report { kind: REPORT_SETUP_FAILED, a: -2, b: errno() as i64, ..Default::default() });
-            libc::_exit(1);
+            setup_failed(-2, errno());
         }
         let mut failure = [0i32; 2];
         let n = libc::read(exec_pipe[0], failure.as_mut_ptr() as *mut libc::c_void, 8);

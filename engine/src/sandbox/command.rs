@@ -14,7 +14,9 @@ use serde::Serialize;
 use super::child::{self, ChildPlan, Report};
 use super::input::Input;
 use super::monitor::{Monitor, Sample};
-use super::mounts::{MountPlan, NEW_ROOT};
+use super::mounts::{DetachedBind, MountPlan};
+use super::slot::UID_BASE;
+use super::warm;
 pub use super::mounts::Bind;
 use super::seccomp;
 use super::slot::Slot;
@@ -286,8 +288,12 @@ impl Command {
                 claimed.uid()
             }
         };
-        std::fs::create_dir_all(NEW_ROOT).map_err(|e| format!("creating {NEW_ROOT}: {e}"))?;
-        let mounts = MountPlan::new(&self.binds, self.limits.tmpfs)?;
+        let namespaces = warm::for_slot(uid.saturating_sub(UID_BASE))?;
+        let binds = self.binds.iter().map(DetachedBind::new).collect::<Result<Vec<_>, _>>()?;
+        if binds.len() + child::FIRST_BIND_FD as usize > child::MAX_FDS {
+            return Err(format!("too many binds ({})", binds.len()));
+        }
+        let mounts = MountPlan::per_run(&binds, child::FIRST_BIND_FD, self.limits.tmpfs);
 
         let stdin = match self.stdin {
             Stdio::Null | Stdio::Capture => open_dev_null()?,
@@ -306,12 +312,20 @@ impl Command {
         let argv_ptrs = null_terminated(&argv_c);
         let env_ptrs = null_terminated(&env_c);
         let cwd = CString::new(self.cwd.as_os_str().as_encoded_bytes()).map_err(|_| "working directory contains NUL")?;
-        let hostname = CString::new("sandbox").expect("static");
         let rlimits = rlimits(&self.limits);
+        let mut fds = vec![
+            stdin.as_raw_fd(),
+            stdout.as_raw_fd(),
+            stderr.as_raw_fd(),
+            report_write.as_raw_fd(),
+            namespaces.mnt.as_raw_fd(),
+            namespaces.net.as_raw_fd(),
+            namespaces.uts.as_raw_fd(),
+        ];
+        fds.extend(binds.iter().map(|b| b.fd.as_raw_fd()));
         let plan = ChildPlan {
             mounts: &mounts,
-            hostname: &hostname,
-            fds: [stdin.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd(), report_write.as_raw_fd()],
+            fds: &fds,
             candidates: &candidates,
             argv: &argv_ptrs,
             envp: &env_ptrs,
@@ -321,12 +335,9 @@ impl Command {
             filters: [&filters.deny, &filters.abi_and_clone3],
         };
 
-        let flags = libc::CLONE_NEWPID
-            | libc::CLONE_NEWNS
-            | libc::CLONE_NEWIPC
-            | libc::CLONE_NEWUTS
-            | libc::CLONE_NEWNET
-            | libc::SIGCHLD;
+        // Mount, network and UTS namespaces are the slot's (init joins them);
+        // PID and IPC namespaces are new for every run.
+        let flags = libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::SIGCHLD;
         // SAFETY: a fork-like clone (no new stack); the child only runs
         // `init_main`, which makes raw syscalls and never returns.
         let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0, 0, 0, 0) } as i32;
@@ -336,7 +347,7 @@ impl Command {
         if pid < 0 {
             return Err(format!("clone with new namespaces: {}", std::io::Error::last_os_error()));
         }
-        drop((stdin, stdout, stderr, report_write));
+        drop((stdin, stdout, stderr, report_write, binds));
 
         let outcome = supervise(pid, report_read, &self.limits, &mounts);
         let mut result = classify(outcome, &self.limits, &self.argv[0]);
@@ -414,7 +425,9 @@ fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, u64)> {
         (libc::RLIMIT_NPROC, limits.processes),
         (libc::RLIMIT_NOFILE, limits.open_files),
         (libc::RLIMIT_CORE, 0),
-        (libc::RLIMIT_STACK, limits.memory),
+        // Unlimited, so glibc gives threads its 8 MiB default stack instead of
+        // one the size of this limit; the stack still counts as memory.
+        (libc::RLIMIT_STACK, libc::RLIM_INFINITY),
         (libc::RLIMIT_MEMLOCK, 0),
         (libc::RLIMIT_MSGQUEUE, 0),
     ];
@@ -451,7 +464,7 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
     match reports.next(SETUP_TIMEOUT) {
         Some(Ok(r)) if r.kind == child::REPORT_READY => {}
         Some(Ok(r)) if r.kind == child::REPORT_SETUP_FAILED => {
-            let what = if r.a >= 0 { mounts.describe(r.a as usize).to_string() } else { "start the program".into() };
+            let what = if r.a >= 0 { mounts.describe(r.a as usize) } else { child::init_step_name(r.a) };
             outcome.setup_error = Some(format!("sandbox setup failed: {what}: {}", errno_text(r.b as i32)));
         }
         Some(Ok(r)) => outcome.setup_error = Some(format!("unexpected report {} during setup", r.kind)),

@@ -20,7 +20,9 @@ mod monitor;
 mod mounts;
 mod seccomp;
 mod slot;
+mod warm;
 
 pub use command::{check_dir, signal_name, Bind, Command, Limits, RunResult, RunStatus, Stdio, WORKDIR};
 pub use input::Input;
 pub use slot::{Slot, SlotError};
+pub use warm::warm_slots;

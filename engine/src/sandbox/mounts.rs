@@ -1,11 +1,21 @@
-//! The sandbox's file system: a plan of mount operations built in the parent
-//! (where allocating is safe) and carried out by the sandbox's init, which
-//! must not allocate. The result is a root of read-only binds plus a small
-//! `/dev`, a fresh read-only `/proc`, a size-capped `/tmp` and the work dir,
-//! switched to with `pivot_root`; the host's tree is detached afterwards.
+//! The sandbox's file system, in two plans of mount operations built in the
+//! parent (where allocating is safe) and carried out by children that must
+//! not allocate.
+//!
+//! The *skeleton* is built once per slot, in the slot's own mount namespace
+//! (see `warm.rs`): a tmpfs root holding read-only binds of the system
+//! directories, a small `/dev`, and empty mount points, switched to with
+//! `pivot_root` so nothing of the host's tree stays in that namespace.
+//!
+//! The *per-run* plan is carried out by each run's init in a private copy of
+//! the skeleton namespace: the run's binds (the work dir, language
+//! directories) arrive as detached mounts made with `open_tree` in the host,
+//! then a fresh read-only `/proc`, a size-capped `/tmp`, and a read-only
+//! remount of the root.
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -42,7 +52,22 @@ const DEV_LINKS: &[(&str, &str)] = &[
 ];
 
 const RO_BIND: c_ulong = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV;
-const RW_BIND: c_ulong = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NODEV;
+
+// The new mount API (Linux 5.2+; mount_setattr 5.12+), not all in the libc crate.
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
 
 /// A host path made visible inside the sandbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,19 +77,82 @@ pub struct Bind {
     pub writable: bool,
 }
 
+/// A bind prepared in the host: a detached copy of the source's mount, with
+/// its flags already set, waiting to be attached inside the sandbox.
+#[derive(Debug)]
+pub struct DetachedBind {
+    pub source: PathBuf,
+    pub target: PathBuf,
+    pub is_dir: bool,
+    pub fd: OwnedFd,
+}
+
+impl DetachedBind {
+    /// `open_tree(OPEN_TREE_CLONE)` of `bind.source`, made nosuid, nodev and
+    /// (unless writable) read-only. The clone is taken of the host's view, so
+    /// nothing inside the source is ever walked by the host.
+    pub fn new(bind: &Bind) -> Result<DetachedBind, String> {
+        let target = &bind.target;
+        if !target.is_absolute() || target.components().any(|c| c == std::path::Component::ParentDir) || target == Path::new("/") {
+            return Err(format!("bind target {} must be an absolute path below / without '..'", target.display()));
+        }
+        let meta = std::fs::metadata(&bind.source).map_err(|e| format!("bind source {}: {e}", bind.source.display()))?;
+        let source = cstr(bind.source.as_os_str().as_bytes());
+        // SAFETY: plain syscalls on a NUL-terminated path; the fd is checked.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_open_tree,
+                libc::AT_FDCWD,
+                source.as_ptr(),
+                OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | AT_RECURSIVE,
+            )
+        };
+        if fd < 0 {
+            return Err(format!("open_tree {}: {}", bind.source.display(), std::io::Error::last_os_error()));
+        }
+        // SAFETY: open_tree returned a new fd we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        let mut set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+        if !bind.writable {
+            set |= MOUNT_ATTR_RDONLY;
+        }
+        let attr = MountAttr { attr_set: set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+        // SAFETY: attr is a valid mount_attr of the size passed.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE,
+                &attr as *const MountAttr,
+                std::mem::size_of::<MountAttr>(),
+            )
+        };
+        if rc != 0 {
+            return Err(format!("setting flags on {}: {}", bind.source.display(), std::io::Error::last_os_error()));
+        }
+        Ok(DetachedBind { source: bind.source.clone(), target: target.clone(), is_dir: meta.is_dir(), fd })
+    }
+}
+
 enum Op {
+    /// An existing directory is fine (per-run mount points are reused).
     Mkdir(CString, u32),
     Touch(CString),
     Symlink { target: CString, link: CString },
     Mount { source: CString, target: CString, fstype: CString, flags: c_ulong, data: CString },
     PivotRoot,
+    /// Attach the detached mount at this fd (inherited by init) to `target`.
+    MoveMount { fd: i32, target: CString },
 }
 
-/// The steps that build the sandbox root, each with a readable description
-/// used when a step fails.
+/// Mount steps, each with a readable description used when a step fails.
 pub struct MountPlan {
     ops: Vec<(Op, String)>,
     created: BTreeSet<PathBuf>,
+    /// Where the sandbox's "/" is while the plan runs: NEW_ROOT for the
+    /// skeleton (before pivot_root), "/" per run.
+    prefix: &'static str,
     root: CString,
     old_root: CString,
     old_root_abs: CString,
@@ -76,38 +164,67 @@ fn cstr(p: impl AsRef<[u8]>) -> CString {
 }
 
 impl MountPlan {
-    /// `binds` are the language's and the caller's extra binds; `workdir` is
-    /// the host directory shown at `cwd` (read-only unless `writable`).
-    pub fn new(binds: &[Bind], tmpfs_bytes: u64) -> Result<MountPlan, String> {
-        let mut plan = MountPlan {
+    fn empty(prefix: &'static str) -> MountPlan {
+        MountPlan {
             ops: Vec::new(),
             created: BTreeSet::new(),
+            prefix,
             root: cstr(NEW_ROOT),
             old_root: cstr(OLD_ROOT),
             old_root_abs: cstr(format!("/{OLD_ROOT}")),
             slash: cstr("/"),
-        };
+        }
+    }
+
+    /// The skeleton every run of a slot starts from. Its root stays writable
+    /// (for the runs' mount points); each run remounts its copy read-only.
+    pub fn skeleton() -> Result<MountPlan, String> {
+        let mut plan = MountPlan::empty(NEW_ROOT);
         plan.mount("", "/", "", libc::MS_REC | libc::MS_PRIVATE, "", "make the mount tree private");
         plan.mount("tmpfs", NEW_ROOT, "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "size=1m,mode=0755", "mount the root tmpfs");
         for source in SYSTEM_BINDS {
-            plan.bind_host(Path::new(source), Path::new(source), false, true)?;
+            plan.bind_host(Path::new(source), Path::new(source))?;
         }
-        for bind in binds {
-            plan.bind_host(&bind.source, &bind.target, bind.writable, false)?;
-        }
-        plan.add_proc();
         plan.add_dev();
+        plan.mkdir(Path::new("/proc"), 0o555);
         plan.mkdir(Path::new("/tmp"), 0o1777);
-        let tmp_data = format!("size={},mode=1777", tmpfs_bytes.max(4096));
-        plan.mount("tmpfs", &format!("{NEW_ROOT}/tmp"), "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data, "mount /tmp");
         plan.mkdir(Path::new(&format!("/{OLD_ROOT}")), 0o700);
         plan.ops.push((Op::PivotRoot, "pivot_root into the new root".into()));
-        plan.mount("", "/", "", RO_BIND, "", "make the root read-only");
         Ok(plan)
     }
 
-    fn inside(path: &Path) -> PathBuf {
-        Path::new(NEW_ROOT).join(path.strip_prefix("/").unwrap_or(path))
+    /// One run's mounts on top of the skeleton. `binds[i]` is attached from
+    /// the detached mount init holds at fd `first_bind_fd + i`.
+    pub fn per_run(binds: &[DetachedBind], first_bind_fd: i32, tmpfs_bytes: u64) -> MountPlan {
+        let mut plan = MountPlan::empty("/");
+        for (i, bind) in binds.iter().enumerate() {
+            if let Some(parent) = bind.target.parent() {
+                plan.mkdir(parent, 0o755);
+            }
+            if bind.is_dir {
+                plan.mkdir(&bind.target, 0o755);
+            } else {
+                let path = cstr(bind.target.as_os_str().as_bytes());
+                plan.ops.push((Op::Touch(path), format!("create {}", bind.target.display())));
+            }
+            plan.ops.push((
+                Op::MoveMount { fd: first_bind_fd + i as i32, target: cstr(bind.target.as_os_str().as_bytes()) },
+                format!("bind {} at {}", bind.source.display(), bind.target.display()),
+            ));
+        }
+        let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        // hidepid=2: the program sees only its own uid's processes. Init is a
+        // clone of the judge and would show the judge's command line (e.g.
+        // `serve --token T`) in /proc/1/cmdline. The host's monitor, root, sees all.
+        plan.mount("proc", "/proc", "proc", flags, "hidepid=2", "mount /proc");
+        let tmp_data = format!("size={},mode=1777", tmpfs_bytes.max(4096));
+        plan.mount("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data, "mount /tmp");
+        plan.mount("", "/", "", RO_BIND, "", "make the root read-only");
+        plan
+    }
+
+    fn inside(&self, path: &Path) -> PathBuf {
+        Path::new(self.prefix).join(path.strip_prefix("/").unwrap_or(path))
     }
 
     fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: c_ulong, data: &str, what: &str) {
@@ -124,25 +241,19 @@ impl MountPlan {
         for dir in ancestors {
             if self.created.insert(dir.to_path_buf()) {
                 let m = if dir == path { mode } else { 0o755 };
-                let host = Self::inside(dir);
+                let host = self.inside(dir);
                 self.ops.push((Op::Mkdir(cstr(host.as_os_str().as_bytes()), m), format!("create {}", dir.display())));
             }
         }
     }
 
-    fn bind_host(&mut self, source: &Path, target: &Path, writable: bool, optional: bool) -> Result<(), String> {
-        if !target.is_absolute() || target.components().any(|c| c == std::path::Component::ParentDir) {
-            return Err(format!("bind target {} must be an absolute path without '..'", target.display()));
-        }
-        let meta = match std::fs::symlink_metadata(source) {
-            Ok(meta) => meta,
-            Err(_) if optional => return Ok(()),
-            Err(e) => return Err(format!("bind source {}: {e}", source.display())),
-        };
+    /// A read-only bind of a system path that exists (a missing one is skipped).
+    fn bind_host(&mut self, source: &Path, target: &Path) -> Result<(), String> {
+        let Ok(meta) = std::fs::symlink_metadata(source) else { return Ok(()) };
         if let Some(parent) = target.parent() {
             self.mkdir(parent, 0o755);
         }
-        let host_target = Self::inside(target);
+        let host_target = self.inside(target);
         if meta.file_type().is_symlink() {
             // Recreate the link itself (e.g. /bin -> usr/bin): binding would follow it.
             let dest = std::fs::read_link(source).map_err(|e| format!("reading link {}: {e}", source.display()))?;
@@ -164,21 +275,11 @@ impl MountPlan {
             Op::Mount { source: cstr(src), target: cstr(dst), fstype: cstr(""), flags: libc::MS_BIND | libc::MS_REC, data: cstr("") },
             what.clone(),
         ));
-        let flags = if writable { RW_BIND } else { RO_BIND };
         self.ops.push((
-            Op::Mount { source: cstr(""), target: cstr(dst), fstype: cstr(""), flags, data: cstr("") },
+            Op::Mount { source: cstr(""), target: cstr(dst), fstype: cstr(""), flags: RO_BIND, data: cstr("") },
             format!("{what} (set flags)"),
         ));
         Ok(())
-    }
-
-    fn add_proc(&mut self) {
-        self.mkdir(Path::new("/proc"), 0o555);
-        let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-        // hidepid=2: the program sees only its own uid's processes. Init is a
-        // clone of the judge and would show the judge's command line (e.g.
-        // `serve --token T`) in /proc/1/cmdline. The host's monitor, root, sees all.
-        self.mount("proc", &format!("{NEW_ROOT}/proc"), "proc", flags, "hidepid=2", "mount /proc");
     }
 
     fn add_dev(&mut self) {
@@ -218,6 +319,8 @@ impl MountPlan {
                         let rc = libc::mkdir(path.as_ptr(), *mode);
                         if rc == 0 {
                             libc::chmod(path.as_ptr(), *mode)
+                        } else if errno() == libc::EEXIST {
+                            0
                         } else {
                             rc
                         }
@@ -236,6 +339,14 @@ impl MountPlan {
                         libc::mount(opt(source), target.as_ptr(), opt(fstype), *flags, opt(data) as *const libc::c_void)
                     }
                     Op::PivotRoot => self.pivot(),
+                    Op::MoveMount { fd, target } => libc::syscall(
+                        libc::SYS_move_mount,
+                        *fd,
+                        c"".as_ptr(),
+                        libc::AT_FDCWD,
+                        target.as_ptr(),
+                        MOVE_MOUNT_F_EMPTY_PATH,
+                    ) as i32,
                 }
             };
             if rc != 0 {
@@ -272,33 +383,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plan_creates_parents_once_and_links_symlinked_dirs() {
-        let plan = MountPlan::new(
-            &[Bind { source: "/etc/hostname".into(), target: "/etc/x/hostname".into(), writable: false }],
-            1 << 20,
-        )
-        .unwrap();
+    fn skeleton_creates_parents_once_and_links_symlinked_dirs() {
+        let plan = MountPlan::skeleton().unwrap();
         let whats: Vec<&str> = plan.ops.iter().map(|(_, w)| w.as_str()).collect();
         assert_eq!(whats.iter().filter(|w| **w == "create /etc").count(), 1);
-        assert!(whats.contains(&"create /etc/x"));
         assert!(whats.contains(&"pivot_root into the new root"));
+        assert!(whats.contains(&"bind /dev/null"));
         if std::fs::symlink_metadata("/bin").map(|m| m.file_type().is_symlink()).unwrap_or(false) {
             assert!(whats.contains(&"link /bin"));
         }
     }
 
     #[test]
-    fn relative_or_dotdot_targets_are_refused() {
-        let bad = Bind { source: "/usr".into(), target: "/box/../etc".into(), writable: false };
-        assert!(MountPlan::new(&[bad], 1 << 20).is_err());
-        let rel = Bind { source: "/usr".into(), target: "usr2".into(), writable: false };
-        assert!(MountPlan::new(&[rel], 1 << 20).is_err());
+    fn relative_dotdot_or_root_targets_are_refused() {
+        for target in ["/box/../etc", "usr2", "/"] {
+            let bind = Bind { source: "/usr".into(), target: target.into(), writable: false };
+            assert!(DetachedBind::new(&bind).is_err(), "{target}");
+        }
     }
 
     #[test]
-    fn missing_required_source_is_an_error() {
+    fn missing_source_is_an_error() {
         let bind = Bind { source: "/definitely/not/here".into(), target: "/x".into(), writable: false };
-        let err = MountPlan::new(&[bind], 1 << 20).err().unwrap();
+        let err = DetachedBind::new(&bind).err().unwrap();
         assert!(err.contains("/definitely/not/here"), "{err}");
     }
 }
