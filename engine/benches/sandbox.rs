@@ -34,7 +34,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn bench_per_run(dir: &Path) {
-    const RUNS: usize = 300;
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let true_bin = compile_static(dir, "true", "int main(void){return 0;}\n");
     let slot = Slot::claim(500).expect("slot");
     // Warm both paths once.
@@ -42,19 +42,19 @@ fn bench_per_run(dir: &Path) {
     let _ = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
 
     let start = Instant::now();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let status = std::process::Command::new(&true_bin).stdin(HostStdio::null()).status().expect("spawn");
         assert!(status.success());
     }
-    let bare = start.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
+    let bare = start.elapsed().as_secs_f64() * 1000.0 / runs as f64;
 
     let start = Instant::now();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let result = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
         assert_eq!(result.status, RunStatus::Ok, "{:?}", result.message);
     }
-    let sandboxed = start.elapsed().as_secs_f64() * 1000.0 / RUNS as f64;
-    println!("per-run cost, static /bin/true ({RUNS} runs each)");
+    let sandboxed = start.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+    println!("per-run cost, static /bin/true ({runs} runs each)");
     println!("  bare clone+exec+wait : {bare:.3} ms");
     println!("  sandboxed run        : {sandboxed:.3} ms");
     println!("  ratio                : {:.2}  (target <= 1.3)", sandboxed / bare);
@@ -149,8 +149,17 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("judge-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
     let _ = Input::from_bytes(b"");
-    bench_per_run(&dir);
-    bench_throughput(&dir);
-    bench_kill_latency(&dir);
+    // `cargo bench -p engine --bench sandbox -- per-run` runs one part.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("per-run") {
+        bench_per_run(&dir);
+    }
+    if wanted("throughput") {
+        bench_throughput(&dir);
+    }
+    if wanted("kill") {
+        bench_kill_latency(&dir);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -66,6 +66,8 @@ pub struct ChildPlan<'a> {
     pub uid: u32,
     pub rlimits: &'a [(libc::__rlimit_resource_t, u64)],
     pub filters: [&'a [libc::sock_filter]; 2],
+    /// PROGRAM_STACK_BYTES of memory for the program's side before exec.
+    pub program_stack: *mut u8,
 }
 
 fn report(r: Report) {
@@ -139,13 +141,18 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         if libc::pipe2(exec_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
             setup_failed(-1, errno());
         }
-        // fork without libc's atfork handlers (their locks may be held by a
-        // thread of the judge that does not exist here).
-        let pid = libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) as i32;
-        if pid == 0 {
-            libc::close(exec_pipe[0]);
-            program_main(plan, exec_pipe[1]);
-        }
+        // vfork-style: the program shares init's memory until it execs, so
+        // no page tables are copied, and libc's atfork handlers (whose locks
+        // a judge thread that does not exist here may hold) never run. Init
+        // sleeps until the exec, so the shared stack and errno are safe.
+        let mut args = ProgramArgs { plan, exec_read: exec_pipe[0], exec_write: exec_pipe[1] };
+        let stack_top = (plan.program_stack.add(PROGRAM_STACK_BYTES) as usize & !15) as *mut libc::c_void;
+        let pid = libc::clone(
+            program_entry,
+            stack_top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            &mut args as *mut ProgramArgs as *mut libc::c_void,
+        );
         libc::close(exec_pipe[1]);
         libc::close(0);
         libc::close(1);
@@ -193,6 +200,24 @@ pub fn init_main(plan: &ChildPlan) -> ! {
     }
 }
 
+/// Size of the stack the program's side runs on until exec.
+pub const PROGRAM_STACK_BYTES: usize = 128 * 1024;
+
+struct ProgramArgs<'a> {
+    plan: &'a ChildPlan<'a>,
+    exec_read: i32,
+    exec_write: i32,
+}
+
+extern "C" fn program_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: arg is the ProgramArgs init passed to clone, alive while init sleeps.
+    unsafe {
+        let args = &*(arg as *const ProgramArgs);
+        libc::close(args.exec_read);
+        program_main(args.plan, args.exec_write)
+    }
+}
+
 /// The judged program's side: credentials, limits, seccomp, exec.
 unsafe fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     let fail = |stage: i32| -> ! {
@@ -207,8 +232,15 @@ unsafe fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
             fail(0);
         }
     }
+    // Empty the bounding set; EINVAL marks the first capability this kernel
+    // does not have. Anything else (EPERM without CAP_SETPCAP) is a failure.
     for cap in 0..=63 {
-        libc::prctl(libc::PR_CAPBSET_DROP, cap);
+        if libc::prctl(libc::PR_CAPBSET_DROP, cap) != 0 {
+            if errno() == libc::EINVAL {
+                break;
+            }
+            fail(1);
+        }
     }
     // Raw syscalls, not libc's wrappers: those broadcast the change to every
     // thread libc believes exists, and threads of the judge copied into

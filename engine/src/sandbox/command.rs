@@ -323,6 +323,7 @@ impl Command {
             namespaces.uts.as_raw_fd(),
         ];
         fds.extend(binds.iter().map(|b| b.fd.as_raw_fd()));
+        let mut program_stack = vec![0u8; child::PROGRAM_STACK_BYTES];
         let plan = ChildPlan {
             mounts: &mounts,
             fds: &fds,
@@ -333,6 +334,7 @@ impl Command {
             uid,
             rlimits: &rlimits,
             filters: [&filters.deny, &filters.abi_and_clone3],
+            program_stack: program_stack.as_mut_ptr(),
         };
 
         // Mount, network and UTS namespaces are the slot's (init joins them);
