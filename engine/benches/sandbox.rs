@@ -142,6 +142,71 @@ fn bench_kill_latency(dir: &Path) {
     );
 }
 
+/// A /proc/meminfo field in kB.
+fn meminfo_kb(field: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(&format!("{field}:")))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn bench_memory(dir: &Path) {
+    const SLOTS: u32 = 32;
+    let true_bin = compile_static(dir, "true", "int main(void){return 0;}\n");
+    let _ = true_bin;
+    // Kernel memory of warm sandboxes (no process holds them: only fds).
+    let kernel = || meminfo_kb("Slab") + meminfo_kb("Percpu") + meminfo_kb("KernelStack") + meminfo_kb("PageTables");
+    let before_warm = engine::sandbox::warm_slots();
+    let before = kernel();
+    let mut claimed = Vec::new();
+    for i in 0..SLOTS {
+        let slot = Slot::claim(700 + i).expect("slot");
+        let result = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
+        assert_eq!(result.status, RunStatus::Ok, "{:?}", result.message);
+        claimed.push(slot);
+    }
+    let added = engine::sandbox::warm_slots() - before_warm;
+    let after = kernel();
+    println!("memory");
+    println!(
+        "  per warm sandbox (kernel slab + percpu + stacks + page tables, {added} new slots): {:.0} KiB  (target <= 2 MB)",
+        after.saturating_sub(before) as f64 / added.max(1) as f64
+    );
+    let judge = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/judge");
+    if !judge.exists() {
+        println!("  server RSS at idle: skipped ({} not built; cargo build --release)", judge.display());
+        return;
+    }
+    let mut server = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--kill-child", "--mount-proc"])
+        .arg(&judge)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(HostStdio::null())
+        .stderr(HostStdio::null())
+        .spawn()
+        .expect("start judge serve");
+    // Let it start and run its sandbox self-check, then measure the judge process itself.
+    std::thread::sleep(Duration::from_secs(3));
+    // The judge is the child of our `unshare`.
+    let parent = format!("PPid:\t{}", server.id());
+    let rss = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .find(|status| status.lines().any(|l| l == parent))
+        .and_then(|status| status.lines().find(|l| l.starts_with("VmRSS:")).map(String::from))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()));
+    let _ = server.kill();
+    let _ = server.wait();
+    match rss {
+        Some(kb) => println!("  server RSS at idle: {:.1} MB  (target <= 30 MB)", kb as f64 / 1024.0),
+        None => println!("  server RSS at idle: could not find the judge process"),
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -160,6 +225,9 @@ fn main() {
     }
     if wanted("kill") {
         bench_kill_latency(&dir);
+    }
+    if wanted("memory") {
+        bench_memory(&dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -487,26 +487,25 @@ fn status_verdict(status: RunStatus) -> Verdict {
 }
 
 fn run_test(ctx: &TestContext, test: &TestCase) -> TestResult {
-    let input = match test.input.read() {
-        Ok(bytes) => bytes,
-        Err(e) => return internal(test, format!("reading input of {}: {e}", test.name)),
-    };
-    let answer = match test.answer.read() {
-        Ok(bytes) => bytes,
-        Err(e) => return internal(test, format!("reading answer of {}: {e}", test.name)),
-    };
     if ctx.problem.interactive {
-        return run_interactive(ctx, test, &input, &answer);
+        return match (test.input.read(), test.answer.read()) {
+            (Ok(input), Ok(answer)) => run_interactive(ctx, test, &input, &answer),
+            (Err(e), _) | (_, Err(e)) => internal(test, format!("reading data of {}: {e}", test.name)),
+        };
     }
-    let stdin = match Input::from_bytes(&input) {
+    let stdin = match test.stdin() {
         Ok(i) => i,
-        Err(e) => return internal(test, format!("preparing input: {e}")),
+        Err(e) => return internal(test, format!("preparing input of {}: {e}", test.name)),
     };
     let run = submission_command(ctx).stdin(Stdio::Input(stdin)).run();
     if run.status != RunStatus::Ok {
         let feedback = (run.status == RunStatus::Ie).then(|| run.message.clone().unwrap_or_default());
         return test_result(test, status_verdict(run.status), &run, feedback);
     }
+    let answer = match test.answer.read() {
+        Ok(bytes) => bytes,
+        Err(e) => return internal(test, format!("reading answer of {}: {e}", test.name)),
+    };
     match ctx.validator {
         None => match validate::Flags::parse(&test.validator_flags) {
             Err(e) => internal(test, format!("validator flags: {e}")),
@@ -520,6 +519,10 @@ fn run_test(ctx: &TestContext, test: &TestCase) -> TestResult {
             let team_output = match Input::from_bytes(&run.stdout) {
                 Ok(i) => i,
                 Err(e) => return internal(test, format!("preparing output for the validator: {e}")),
+            };
+            let input = match test.input.read() {
+                Ok(bytes) => bytes,
+                Err(e) => return internal(test, format!("reading input of {}: {e}", test.name)),
             };
             match validate_custom(ctx, validator, test, &input, &answer, Stdio::Input(team_output), Stdio::Capture) {
                 Ok((verdict, feedback)) => test_result(test, verdict, &run, feedback),

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 
 use procfs::process::{Schedstat, Stat, Status};
 use procfs::FromRead;
@@ -15,7 +16,7 @@ pub struct Sample {
     /// User + system time of every live process and thread, plus what reaped
     /// children left in their parents' accounts.
     pub cpu_ns: u64,
-    /// Sum of resident memory of the run's processes.
+    /// Sum of resident memory of the run's processes, plus what its /tmp holds.
     pub rss_bytes: u64,
     /// Highest single-process peak (VmHWM) seen, which catches spikes between samples.
     pub hwm_bytes: u64,
@@ -24,6 +25,8 @@ pub struct Sample {
 
 pub struct Monitor {
     proc_dir: OwnedFd,
+    /// The run's /tmp: what a program stores there is memory too.
+    tmp_dir: Option<OwnedFd>,
     ns_per_tick: u64,
 }
 
@@ -34,11 +37,17 @@ impl Monitor {
         let dir = File::open(&path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
         // SAFETY: sysconf has no preconditions.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        Ok(Monitor { proc_dir: dir.into(), ns_per_tick: 1_000_000_000 / ticks })
+        let tmp_dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(format!("/proc/{init_pid}/root/tmp"))
+            .ok()
+            .map(Into::into);
+        Ok(Monitor { proc_dir: dir.into(), tmp_dir, ns_per_tick: 1_000_000_000 / ticks })
     }
 
     pub fn sample(&self) -> Sample {
-        let mut total = Sample::default();
+        let mut total = Sample { rss_bytes: self.tmpfs_used(), ..Sample::default() };
         // Ascending pid order reads parents before their children in the usual
         // case, so a child reaped mid-scan is missed rather than counted twice.
         for pid in self.pids() {
@@ -64,6 +73,19 @@ impl Monitor {
             }
         }
         total
+    }
+
+    /// Bytes the run has stored in its /tmp tmpfs.
+    fn tmpfs_used(&self) -> u64 {
+        let Some(dir) = &self.tmp_dir else { return 0 };
+        // SAFETY: fstatfs on an fd we own into a zeroed struct.
+        unsafe {
+            let mut st: libc::statfs = std::mem::zeroed();
+            if libc::fstatfs(dir.as_raw_fd(), &mut st) != 0 {
+                return 0;
+            }
+            (st.f_blocks.saturating_sub(st.f_bfree)) * st.f_bsize as u64
+        }
     }
 
     fn pids(&self) -> Vec<i32> {

@@ -194,7 +194,11 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         metrics: metrics::Metrics::new(config.workers, config.queue),
         queue: queue::Queue::new(config.queue),
         grade: {
-            let grader = Grader::new(Arc::new(languages));
+            // Workers x tests-at-once stays near the core count, so a busy
+            // server queues submissions instead of oversubscribing the CPUs
+            // (CPU time stays honest either way; wall limits would not).
+            let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let grader = Grader::new(Arc::new(languages)).with_parallelism(cpus / config.workers.max(1));
             Box::new(move |problem, submission, options, progress| grader.grade(problem, submission, options, progress))
         },
         config,
