@@ -24,7 +24,7 @@ const COMPILE_OUTPUT_LIMIT: usize = 64 * 1024;
 /// A feedback file kept for the result.
 const FEEDBACK_LIMIT: u64 = 16 * 1024;
 /// Room for a submission's source and compiled program.
-const WORKDIR_BYTES: u64 = 512 * MIB;
+const WORKDIR_BYTES: u64 = 256 * MIB;
 /// Exit codes of Kattis output validators.
 const VALIDATOR_ACCEPT: i32 = 42;
 const VALIDATOR_REJECT: i32 = 43;
@@ -106,17 +106,37 @@ pub struct Grader {
 
 type Compiled = Result<(Arc<Built>, CompileInfo), CompileInfo>;
 
-/// Compiled programs by (toolchain identity, command, source) hash. Bounded by
-/// entry count; each entry's tmpfs is unmounted when the last user drops it.
-/// Concurrent identical submissions share one slot: one compiles, the others
-/// wait on its `OnceLock`.
+/// Compiled programs by (toolchain identity, command, source) hash. Bounded
+/// by entry count and by the tmpfs bytes the entries hold; each entry's tmpfs
+/// is unmounted when the last user drops it. Concurrent identical
+/// submissions share one slot: one compiles, the others wait on its `OnceLock`.
 #[derive(Default)]
 struct CompileCache {
-    entries: Mutex<(HashMap<[u8; 32], Arc<OnceLock<Compiled>>>, VecDeque<[u8; 32]>)>,
+    entries: Mutex<CacheEntries>,
     identities: Mutex<HashMap<String, String>>,
 }
 
+#[derive(Default)]
+struct CacheEntries {
+    map: HashMap<[u8; 32], (Arc<OnceLock<Compiled>>, u64)>,
+    /// Oldest first.
+    order: VecDeque<[u8; 32]>,
+    bytes: u64,
+}
+
 const COMPILE_CACHE_ENTRIES: usize = 64;
+const COMPILE_CACHE_BYTES: u64 = 1 << 30;
+
+impl CacheEntries {
+    fn evict_to_fit(&mut self) {
+        while self.order.len() > COMPILE_CACHE_ENTRIES || (self.bytes > COMPILE_CACHE_BYTES && self.order.len() > 1) {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some((_, size)) = self.map.remove(&old) {
+                self.bytes -= size;
+            }
+        }
+    }
+}
 
 impl CompileCache {
     fn key(&self, lang: &Language, source: &[u8], memory_mib: u64) -> [u8; 32] {
@@ -133,30 +153,44 @@ impl CompileCache {
 
     fn get_or_build(&self, key: [u8; 32], build: impl FnOnce() -> Compiled) -> Compiled {
         let slot = {
-            let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            let (map, order) = &mut *guard;
-            if let Some(slot) = map.get(&key) {
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((slot, _)) = entries.map.get(&key) {
                 slot.clone()
             } else {
                 let slot = Arc::new(OnceLock::new());
-                map.insert(key, slot.clone());
-                order.push_back(key);
-                while order.len() > COMPILE_CACHE_ENTRIES {
-                    if let Some(old) = order.pop_front() {
-                        map.remove(&old);
-                    }
-                }
+                entries.map.insert(key, (slot.clone(), 0));
+                entries.order.push_back(key);
+                entries.evict_to_fit();
                 slot
             }
         };
-        slot.get_or_init(build).clone()
+        let mut built_here = false;
+        let compiled = slot
+            .get_or_init(|| {
+                built_here = true;
+                build()
+            })
+            .clone();
+        if built_here {
+            // Charge the entry with what its tmpfs holds, now that it is known.
+            let size = compiled.as_ref().map(|(built, _)| built.dir.used_bytes()).unwrap_or(0);
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(entry) = entries.map.get_mut(&key) {
+                entry.1 = size;
+                entries.bytes += size;
+                entries.evict_to_fit();
+            }
+        }
+        compiled
     }
 
     /// Forgets a failure the judge caused, so a retry compiles again.
     fn forget(&self, key: &[u8; 32]) {
-        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.remove(key);
-        guard.1.retain(|k| k != key);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, size)) = entries.map.remove(key) {
+            entries.bytes -= size;
+        }
+        entries.order.retain(|k| k != key);
     }
 }
 

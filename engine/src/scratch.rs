@@ -49,6 +49,13 @@ impl Scratch {
         &self.path
     }
 
+    /// Bytes stored on this tmpfs.
+    pub fn used_bytes(&self) -> u64 {
+        nix::sys::statfs::statfs(&self.path)
+            .map(|st| st.blocks().saturating_sub(st.blocks_free()) * st.block_size() as u64)
+            .unwrap_or(0)
+    }
+
     /// Writes a file the judge itself provides (never one a sandbox made).
     pub fn write(&self, name: &str, data: &[u8]) -> io::Result<PathBuf> {
         let path = self.path.join(name);
