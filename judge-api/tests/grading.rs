@@ -258,3 +258,24 @@ fn grade_many_files_in_one_call_with_human_output() {
     assert!(out.stdout.contains("int32.c (c): WA"), "{}", out.stdout);
     assert!(out.stdout.contains("VERDICT"), "{}", out.stdout);
 }
+
+#[test]
+fn warm_sandboxes_keep_nothing_of_one_run_for_the_next() {
+    // Eight tests run in one judge process on its warm slots (two at a time
+    // on two cores), so every slot is reused; each run checks for what the
+    // one before it left and then leaves a file, a SysV segment, an abstract
+    // socket and a daemon behind.
+    let scratch = Scratch::new("leftovers");
+    scratch.file("p/problem.yaml", "name: leftovers\n");
+    for i in 0..8 {
+        scratch.file(&format!("p/data/secret/{i:02}.in"), &format!("{i}\n"));
+        scratch.file(&format!("p/data/secret/{i:02}.ans"), "clean\n");
+    }
+    let source = repo().join("judge-api/tests/hostile/leftovers.c");
+    let result = grade_json(&scratch.0.join("p"), &source, &["--all"]);
+    let tests = result["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 8, "{result}");
+    for test in tests {
+        assert_eq!(test["verdict"], "AC", "a run saw leftovers of an earlier one: {test}");
+    }
+}
