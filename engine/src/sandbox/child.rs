@@ -1,14 +1,18 @@
 //! Code that runs inside the sandbox, between clone and exec.
 //!
-//! The sandbox's init is cloned from a possibly multi-threaded judge, so
-//! until exec nothing here may allocate or take a lock: every string, the
+//! The sandbox's init is cloned from a possibly multi-threaded judge with
+//! `CLONE_VM`: it shares the judge's memory (so no page tables are copied,
+//! however large the judge is) and runs on a stack of its own. Until exec
+//! nothing here may allocate, take a lock or touch `errno`: every string, the
 //! mount plan and the seccomp programs are prepared by the parent, and only
-//! raw syscalls are made. Init builds the root, forks the program (PID 2),
-//! reaps every process of the run, and reports to the host over a pipe.
+//! raw syscalls (`sys.rs`) are made. Init joins the slot's namespaces, adds
+//! the run's mounts, starts the program (PID 2), reaps every process of the
+//! run, and reports to the host over a pipe.
 
 use std::ffi::CString;
 
-use super::mounts::{errno, MountPlan};
+use super::mounts::MountPlan;
+use super::sys;
 
 /// Messages from init to the host, each one fixed-size write (atomic on a pipe).
 #[repr(C)]
@@ -26,6 +30,7 @@ pub const REPORT_SETUP_FAILED: i64 = 1; // a = step, b = errno
 pub const REPORT_READY: i64 = 2; // the root is built, the program is about to start
 pub const REPORT_EXEC_FAILED: i64 = 3; // a = errno, b = stage
 pub const REPORT_DONE: i64 = 4; // a = wait status, b = cpu µs of all processes, c = program maxrss kB, d = init's rss kB before fork
+pub const REPORT_RUNNING: i64 = 5; // the program has exec'd (until then it shares the judge's memory)
 
 /// Stages of the program's own setup, reported with `REPORT_EXEC_FAILED`.
 pub const STAGE_NAMES: &[&str] =
@@ -70,123 +75,142 @@ pub struct ChildPlan<'a> {
     pub program_stack: *mut u8,
 }
 
+/// Size of the stacks init and the program's side run on until exec.
+pub const INIT_STACK_BYTES: usize = 256 * 1024;
+pub const PROGRAM_STACK_BYTES: usize = 128 * 1024;
+
+/// The 16-byte aligned top of a stack.
+pub fn stack_top(stack: *mut u8, len: usize) -> *mut libc::c_void {
+    (stack.wrapping_add(len) as usize & !15) as *mut libc::c_void
+}
+
+/// Entry point for `clone(CLONE_VM)`: `arg` is the `ChildPlan`.
+pub extern "C" fn init_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: the parent passes its ChildPlan and keeps it alive until init is reaped.
+    init_main(unsafe { &*(arg as *const ChildPlan) })
+}
+
 fn report(r: Report) {
-    let bytes = std::mem::size_of::<Report>();
-    // SAFETY: writing a plain-old-data struct.
-    unsafe { libc::write(REPORT_FD, &r as *const Report as *const libc::c_void, bytes) };
+    let _ = sys::write(REPORT_FD, sys::as_bytes(&r));
 }
 
 fn setup_failed(step: i64, err: i32) -> ! {
     report(Report { kind: REPORT_SETUP_FAILED, a: step, b: err as i64, ..Default::default() });
-    // SAFETY: exiting the child.
-    unsafe { libc::_exit(1) }
+    sys::exit(1)
 }
 
 /// Moves `fds[i]` to fd number `i` and closes every other fd, without
 /// allocating. False if an fd could not be moved.
-pub unsafe fn keep_only(fds: &[i32]) -> bool {
+pub fn keep_only(fds: &[i32]) -> bool {
     let mut high = [0i32; MAX_FDS];
     if fds.len() > MAX_FDS {
         return false;
     }
-    // First above every target, so no dup2 below overwrites a source.
+    // First above every target, so no dup below overwrites a source.
     for (i, fd) in fds.iter().enumerate() {
-        high[i] = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, MAX_FDS as libc::c_int);
-        if high[i] < 0 {
-            return false;
+        // SAFETY: fcntl(F_DUPFD_CLOEXEC) only creates an fd.
+        match unsafe { sys::syscall(libc::SYS_fcntl, &[*fd as usize, libc::F_DUPFD_CLOEXEC as usize, MAX_FDS]) } {
+            Ok(new) => high[i] = new as i32,
+            Err(_) => return false,
         }
     }
     for (i, fd) in high[..fds.len()].iter().enumerate() {
-        // dup2 clears FD_CLOEXEC on the new fd.
-        if libc::dup2(*fd, i as i32) < 0 {
+        // dup3 without O_CLOEXEC: the new fd stays open across exec.
+        // SAFETY: dup3 only changes the fd table.
+        if unsafe { sys::syscall(libc::SYS_dup3, &[*fd as usize, i, 0]) }.is_err() {
             return false;
         }
     }
-    libc::syscall(libc::SYS_close_range, fds.len() as u32, u32::MAX, 0u32);
+    sys::close_from(fds.len() as i32);
     true
 }
 
 /// The sandbox's PID 1. Never returns.
 pub fn init_main(plan: &ChildPlan) -> ! {
-    // SAFETY: raw syscalls only; see the module comment.
+    // SAFETY: raw syscalls on valid arguments; see the module comment.
     unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        let _ = sys::syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as usize, libc::SIGKILL as usize]);
         if !keep_only(plan.fds) {
-            libc::_exit(2);
+            sys::exit(2);
         }
-        libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+        let _ = sys::syscall(libc::SYS_fcntl, &[REPORT_FD as usize, libc::F_SETFD as usize, libc::FD_CLOEXEC as usize]);
         let joins = [
             (MNT_NS_FD, libc::CLONE_NEWNS, -3),
             (NET_NS_FD, libc::CLONE_NEWNET, -4),
             (UTS_NS_FD, libc::CLONE_NEWUTS, -5),
         ];
         for (fd, kind, step) in joins {
-            if libc::setns(fd, kind) != 0 {
-                setup_failed(step, errno());
+            if let Err(err) = sys::syscall(libc::SYS_setns, &[fd as usize, kind as usize]) {
+                setup_failed(step, err);
             }
         }
         // A private copy of the skeleton, so this run's mounts are its own.
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            setup_failed(-6, errno());
+        if let Err(err) = sys::syscall(libc::SYS_unshare, &[libc::CLONE_NEWNS as usize]) {
+            setup_failed(-6, err);
         }
         if let Err((step, err)) = plan.mounts.execute() {
             setup_failed(step as i64, err);
         }
         // The namespace fds and detached binds are used up; keep only 0..=3.
-        libc::syscall(libc::SYS_close_range, MNT_NS_FD as u32, u32::MAX, 0u32);
+        sys::close_from(MNT_NS_FD);
         report(Report { kind: REPORT_READY, ..Default::default() });
 
-        let carry_kb = own_rss_kb();
+        let carry_kb = own_peak_kb();
         let mut exec_pipe = [0i32; 2];
-        if libc::pipe2(exec_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-            setup_failed(-1, errno());
+        if let Err(err) = sys::syscall(libc::SYS_pipe2, &[exec_pipe.as_mut_ptr() as usize, libc::O_CLOEXEC as usize]) {
+            setup_failed(-1, err);
         }
-        // vfork-style: the program shares init's memory until it execs, so
-        // no page tables are copied, and libc's atfork handlers (whose locks
-        // a judge thread that does not exist here may hold) never run. Init
-        // sleeps until the exec, so the shared stack and errno are safe.
+        // vfork-style: the program shares this memory until it execs, so no
+        // page tables are copied and no atfork handler runs. Init sleeps
+        // until the exec. libc's clone wrapper touches no TLS in the child.
         let mut args = ProgramArgs { plan, exec_read: exec_pipe[0], exec_write: exec_pipe[1] };
-        let stack_top = (plan.program_stack.add(PROGRAM_STACK_BYTES) as usize & !15) as *mut libc::c_void;
         let pid = libc::clone(
             program_entry,
-            stack_top,
+            stack_top(plan.program_stack, PROGRAM_STACK_BYTES),
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             &mut args as *mut ProgramArgs as *mut libc::c_void,
         );
-        libc::close(exec_pipe[1]);
-        libc::close(0);
-        libc::close(1);
-        libc::close(2);
+        sys::close(exec_pipe[1]);
+        sys::close(0);
+        sys::close(1);
+        sys::close(2);
         if pid < 0 {
-            setup_failed(-2, errno());
+            setup_failed(-2, libc::EAGAIN);
         }
         let mut failure = [0i32; 2];
-        let n = libc::read(exec_pipe[0], failure.as_mut_ptr() as *mut libc::c_void, 8);
-        if n == 8 {
+        if sys::read(exec_pipe[0], sys::as_bytes_mut(&mut failure)) == Ok(8) {
             report(Report { kind: REPORT_EXEC_FAILED, a: failure[0] as i64, b: failure[1] as i64, ..Default::default() });
+        } else {
+            report(Report { kind: REPORT_RUNNING, ..Default::default() });
         }
-        libc::close(exec_pipe[0]);
+        sys::close(exec_pipe[0]);
 
         // Reap everything until the program itself exits.
-        let mut status = 0;
+        let mut status = 0i32;
         let mut usage: libc::rusage = std::mem::zeroed();
         loop {
-            let reaped = libc::wait4(-1, &mut status, libc::__WALL, &mut usage);
-            if reaped == pid {
-                break;
-            }
-            if reaped < 0 && errno() != libc::EINTR {
-                break;
+            let reaped = sys::syscall(
+                libc::SYS_wait4,
+                &[usize::MAX, &mut status as *mut i32 as usize, libc::__WALL as usize, &mut usage as *mut libc::rusage as usize],
+            );
+            match reaped {
+                Ok(p) if p as i32 == pid => break,
+                Err(libc::EINTR) | Ok(_) => {}
+                Err(_) => break,
             }
         }
         let program_maxrss = usage.ru_maxrss;
         // Then end whatever it left behind (daemons included) and reap it too.
-        libc::kill(-1, libc::SIGKILL);
-        let mut ignored = 0;
-        while libc::wait4(-1, &mut ignored, libc::__WALL, std::ptr::null_mut()) > 0 || errno() == libc::EINTR {}
-
+        let _ = sys::syscall(libc::SYS_kill, &[usize::MAX, libc::SIGKILL as usize]);
+        let mut ignored = 0i32;
+        loop {
+            match sys::syscall(libc::SYS_wait4, &[usize::MAX, &mut ignored as *mut i32 as usize, libc::__WALL as usize, 0]) {
+                Ok(_) | Err(libc::EINTR) => {}
+                Err(_) => break,
+            }
+        }
         let mut all: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut all);
+        let _ = sys::syscall(libc::SYS_getrusage, &[libc::RUSAGE_CHILDREN as usize, &mut all as *mut libc::rusage as usize]);
         let micros = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
         report(Report {
             kind: REPORT_DONE,
@@ -196,12 +220,9 @@ pub fn init_main(plan: &ChildPlan) -> ! {
             d: carry_kb,
             e: 0,
         });
-        libc::_exit(0);
+        sys::exit(0);
     }
 }
-
-/// Size of the stack the program's side runs on until exec.
-pub const PROGRAM_STACK_BYTES: usize = 128 * 1024;
 
 struct ProgramArgs<'a> {
     plan: &'a ChildPlan<'a>,
@@ -211,97 +232,93 @@ struct ProgramArgs<'a> {
 
 extern "C" fn program_entry(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: arg is the ProgramArgs init passed to clone, alive while init sleeps.
-    unsafe {
-        let args = &*(arg as *const ProgramArgs);
-        libc::close(args.exec_read);
-        program_main(args.plan, args.exec_write)
-    }
+    let args = unsafe { &*(arg as *const ProgramArgs) };
+    sys::close(args.exec_read);
+    // SAFETY: raw syscalls on arguments the parent prepared.
+    unsafe { program_main(args.plan, args.exec_write) }
 }
 
 /// The judged program's side: credentials, limits, seccomp, exec.
 unsafe fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
-    let fail = |stage: i32| -> ! {
-        let msg = [errno(), stage];
-        libc::write(exec_pipe, msg.as_ptr() as *const libc::c_void, 8);
-        libc::_exit(127);
+    let fail = |stage: i32, err: i32| -> ! {
+        let _ = sys::write(exec_pipe, sys::as_bytes(&[err, stage]));
+        sys::exit(127);
     };
-    libc::close(REPORT_FD);
+    sys::close(REPORT_FD);
     for &(resource, value) in plan.rlimits {
         let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
-        if libc::setrlimit(resource, &lim) != 0 {
-            fail(0);
+        let rc = sys::syscall(libc::SYS_prlimit64, &[0, resource as usize, &lim as *const libc::rlimit as usize, 0]);
+        if let Err(err) = rc {
+            fail(0, err);
         }
     }
     // Empty the bounding set; EINVAL marks the first capability this kernel
     // does not have. Anything else (EPERM without CAP_SETPCAP) is a failure.
-    for cap in 0..=63 {
-        if libc::prctl(libc::PR_CAPBSET_DROP, cap) != 0 {
-            if errno() == libc::EINVAL {
-                break;
-            }
-            fail(1);
+    for cap in 0..=63usize {
+        match sys::syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as usize, cap]) {
+            Ok(_) => {}
+            Err(libc::EINVAL) => break,
+            Err(err) => fail(1, err),
         }
     }
     // Raw syscalls, not libc's wrappers: those broadcast the change to every
-    // thread libc believes exists, and threads of the judge copied into
-    // libc's bookkeeping by clone would never answer.
-    let id = plan.uid as libc::c_long;
-    if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0 {
-        fail(2);
+    // thread libc believes exists (the judge's, whose memory this shares).
+    let id = plan.uid as usize;
+    let steps: [(i64, [usize; 3], i32); 3] = [
+        (libc::SYS_setgroups, [0, 0, 0], 2),
+        (libc::SYS_setresgid, [id, id, id], 3),
+        (libc::SYS_setresuid, [id, id, id], 4),
+    ];
+    for (nr, args, stage) in steps {
+        if let Err(err) = sys::syscall(nr, &args) {
+            fail(stage, err);
+        }
     }
-    if libc::syscall(libc::SYS_setresgid, id, id, id) != 0 {
-        fail(3);
+    if let Err(err) = sys::syscall(libc::SYS_chdir, &[plan.cwd.as_ptr() as usize]) {
+        fail(5, err);
     }
-    if libc::syscall(libc::SYS_setresuid, id, id, id) != 0 {
-        fail(4);
-    }
-    if libc::chdir(plan.cwd.as_ptr()) != 0 {
-        fail(5);
-    }
-    if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-        fail(6);
+    if let Err(err) = sys::syscall(libc::SYS_prctl, &[libc::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0, 0]) {
+        fail(6, err);
     }
     for filter in plan.filters {
-        let err = super::seccomp::install(filter);
-        if err != 0 {
-            *libc::__errno_location() = err;
-            fail(7);
+        if let Err(err) = super::seccomp::install(filter) {
+            fail(7, err);
         }
     }
     let mut last = libc::ENOENT;
     for candidate in plan.candidates {
-        libc::execve(candidate.as_ptr(), plan.argv.as_ptr(), plan.envp.as_ptr());
-        let err = errno();
+        let err = match sys::syscall(
+            libc::SYS_execve,
+            &[candidate.as_ptr() as usize, plan.argv.as_ptr() as usize, plan.envp.as_ptr() as usize],
+        ) {
+            Ok(_) => continue,
+            Err(err) => err,
+        };
         // Keep searching PATH only past "not here"; report anything else.
         if err != libc::ENOENT && err != libc::ENOTDIR {
             last = err;
             break;
         }
     }
-    *libc::__errno_location() = last;
-    fail(8);
+    fail(8, last);
 }
 
-/// VmRSS of the calling process in kB, read without allocating. The program
-/// is forked from init, so its `ru_maxrss` starts at least this high.
-unsafe fn own_rss_kb() -> i64 {
-    let fd = libc::open(c"/proc/self/statm".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
-    if fd < 0 {
+/// VmHWM (peak resident memory) of the calling process's memory in kB, read
+/// without allocating. The program starts from this memory, so its
+/// `ru_maxrss` starts at least this high.
+unsafe fn own_peak_kb() -> i64 {
+    let flags = libc::O_RDONLY as usize | libc::O_CLOEXEC as usize;
+    let Ok(fd) = sys::syscall(libc::SYS_openat, &[libc::AT_FDCWD as usize, c"/proc/self/status".as_ptr() as usize, flags])
+    else {
         return 0;
-    }
-    let mut buf = [0u8; 128];
-    let n = libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
-    libc::close(fd);
-    if n <= 0 {
-        return 0;
-    }
-    // statm: size resident shared ... (pages)
-    let mut fields = buf[..n as usize].split(|b| *b == b' ');
-    fields.next();
-    let resident = fields.next().map(parse_u64).unwrap_or(0);
-    (resident * (libc::sysconf(libc::_SC_PAGESIZE) as u64) / 1024) as i64
+    };
+    let mut buf = [0u8; 4096];
+    let n = sys::read(fd as i32, &mut buf).unwrap_or(0);
+    sys::close(fd as i32);
+    let text = &buf[..n.min(buf.len())];
+    let key = b"VmHWM:";
+    let Some(at) = text.windows(key.len()).position(|w| w == key) else { return 0 };
+    let digits = text[at + key.len()..].iter().skip_while(|b| !b.is_ascii_digit());
+    digits.take_while(|b| b.is_ascii_digit()).fold(0i64, |acc, b| acc * 10 + (b - b'0') as i64)
 }
 
-fn parse_u64(digits: &[u8]) -> u64 {
-    digits.iter().take_while(|b| b.is_ascii_digit()).fold(0, |acc, b| acc * 10 + (b - b'0') as u64)
-}

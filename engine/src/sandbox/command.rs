@@ -22,8 +22,12 @@ use super::seccomp;
 use super::slot::Slot;
 
 const MIB: u64 = 1 << 20;
-/// How often the monitor looks at a running program.
-const SAMPLE_INTERVAL: Duration = Duration::from_millis(2);
+/// How often the monitor looks at a running program: every 2 ms, and more
+/// often in a run's first milliseconds, so that short programs are measured
+/// too (their `ru_maxrss` cannot be used, see `classify`).
+fn sample_interval(running_for: Duration) -> Duration {
+    (running_for / 4).clamp(Duration::from_micros(250), Duration::from_millis(2))
+}
 /// Building the root must not take longer than this.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the work directory appears inside the sandbox.
@@ -336,22 +340,33 @@ impl Command {
             filters: [&filters.deny, &filters.abi_and_clone3],
             program_stack: program_stack.as_mut_ptr(),
         };
+        let mut init_stack = vec![0u8; child::INIT_STACK_BYTES];
 
         // Mount, network and UTS namespaces are the slot's (init joins them);
-        // PID and IPC namespaces are new for every run.
-        let flags = libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::SIGCHLD;
-        // SAFETY: a fork-like clone (no new stack); the child only runs
-        // `init_main`, which makes raw syscalls and never returns.
-        let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0, 0, 0, 0) } as i32;
-        if pid == 0 {
-            child::init_main(&plan);
-        }
+        // PID and IPC namespaces are new for every run. CLONE_VM: init shares
+        // our memory instead of copying it (the cost of a copy grows with the
+        // judge's size), so everything `plan` points to must outlive init.
+        let flags = libc::CLONE_VM | libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::SIGCHLD;
+        // SAFETY: init runs `init_entry` on its own stack, reads only `plan`
+        // (alive until init is reaped below, by `supervise` or the guard) and
+        // makes raw syscalls only.
+        let pid = unsafe {
+            libc::clone(
+                child::init_entry,
+                child::stack_top(init_stack.as_mut_ptr(), child::INIT_STACK_BYTES),
+                flags,
+                &plan as *const ChildPlan as *mut libc::c_void,
+            )
+        };
         if pid < 0 {
             return Err(format!("clone with new namespaces: {}", std::io::Error::last_os_error()));
         }
+        let guard = InitGuard { pid };
         drop((stdin, stdout, stderr, report_write, binds));
 
         let outcome = supervise(pid, report_read, &self.limits, &mounts);
+        std::mem::forget(guard);
+        drop((plan, init_stack, program_stack));
         let mut result = classify(outcome, &self.limits, &self.argv[0]);
         result.stdout = read_capture(stdout_capture, self.limits.output);
         result.stderr = read_capture(stderr_capture, self.limits.output);
@@ -363,6 +378,18 @@ impl Command {
         result.stdout.truncate(self.limits.output as usize);
         result.stderr.truncate(self.limits.output as usize);
         Ok(result)
+    }
+}
+
+/// Kills and reaps init if `supervise` never returns normally (a panic), so
+/// that init never outlives the memory it shares with us.
+struct InitGuard {
+    pid: i32,
+}
+
+impl Drop for InitGuard {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
     }
 }
 
@@ -490,12 +517,17 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
         }
     };
     let cpu_limit_ns = limits.cpu.as_nanos() as u64;
+    // Until the program has exec'd it shares the judge's memory, whose size
+    // says nothing about the program: memory counts from then on.
+    let mut running = false;
     loop {
-        match reports.next(SAMPLE_INTERVAL) {
+        match reports.next(sample_interval(started.elapsed())) {
             Some(Ok(r)) if r.kind == child::REPORT_EXEC_FAILED => {
                 outcome.exec_failure = Some((r.a as i32, r.b));
                 continue;
             }
+            // Look at once: the program may be done before the next interval.
+            Some(Ok(r)) if r.kind == child::REPORT_RUNNING => running = true,
             Some(Ok(r)) if r.kind == child::REPORT_DONE => {
                 outcome.done = Some(r);
                 break;
@@ -505,7 +537,10 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
             None if reports.closed() => break,
             None => {}
         }
-        let s = monitor.as_ref().map(Monitor::sample).unwrap_or_default();
+        let mut s = monitor.as_ref().map(Monitor::sample).unwrap_or_default();
+        if !running {
+            (s.rss_bytes, s.hwm_bytes) = (0, 0);
+        }
         outcome.cpu_sampled_ns = outcome.cpu_sampled_ns.max(s.cpu_ns);
         outcome.peak.rss_bytes = outcome.peak.rss_bytes.max(s.rss_bytes);
         outcome.peak.hwm_bytes = outcome.peak.hwm_bytes.max(s.hwm_bytes);
@@ -575,12 +610,11 @@ fn classify(outcome: Outcome, limits: &Limits, program: &str) -> RunResult {
     result.time_ms = time_us / 1000;
     let mut memory = outcome.peak.rss_bytes.max(outcome.peak.hwm_bytes) / 1024;
     if let Some(done) = &outcome.done {
-        // ru_maxrss starts at what the program inherited from init when it was
-        // forked; above that it is the program's own exact peak. At or below
-        // it, the samples know better, unless the program ended before the
-        // first sample: then that inherited figure is the only upper bound.
+        // The program starts from init's memory (the judge's, shared), and
+        // its ru_maxrss starts at that memory's peak. Above it, ru_maxrss is
+        // the program's own exact peak; at or below it, only the samples tell.
         let (maxrss, inherited) = (done.c.max(0) as u64, done.d.max(0) as u64);
-        if maxrss > inherited + 256 || memory == 0 {
+        if maxrss > inherited + 256 {
             memory = memory.max(maxrss);
         }
     }
@@ -626,9 +660,9 @@ impl ReportReader {
     /// `None` on timeout or end of stream (see `closed`).
     fn next(&mut self, timeout: Duration) -> Option<std::io::Result<Report>> {
         let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
+        let timeout = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
         // SAFETY: one valid pollfd.
-        let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
+        let ready = unsafe { libc::ppoll(&mut pfd, 1, &timeout, std::ptr::null()) };
         if ready <= 0 {
             return None;
         }

@@ -20,6 +20,7 @@ mod monitor;
 mod mounts;
 mod seccomp;
 mod slot;
+mod sys;
 mod warm;
 
 pub use command::{check_dir, signal_name, Bind, Command, Limits, RunResult, RunStatus, Stdio, WORKDIR};

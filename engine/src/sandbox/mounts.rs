@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use libc::c_ulong;
 
+use super::sys;
+
 /// Host directory the new root is mounted on, inside the sandbox's private
 /// mount namespace only (the host never sees anything mounted there).
 pub const NEW_ROOT: &str = "/run/judge/root";
@@ -308,74 +310,57 @@ impl MountPlan {
         self.ops.get(step).map(|(_, what)| what.as_str()).unwrap_or("unknown step")
     }
 
-    /// Runs every step. Called in the sandbox's init: no allocation, returns
-    /// the failing step and errno.
+    /// Runs every step. Called between clone and exec: no allocation, raw
+    /// syscalls only; returns the failing step and errno.
     pub fn execute(&self) -> Result<(), (usize, i32)> {
         for (step, (op, _)) in self.ops.iter().enumerate() {
             // SAFETY: every pointer is a live NUL-terminated string of the plan.
-            let rc = unsafe {
-                match op {
-                    Op::Mkdir(path, mode) => {
-                        let rc = libc::mkdir(path.as_ptr(), *mode);
-                        if rc == 0 {
-                            libc::chmod(path.as_ptr(), *mode)
-                        } else if errno() == libc::EEXIST {
-                            0
-                        } else {
-                            rc
-                        }
-                    }
-                    Op::Touch(path) => {
-                        let fd = libc::open(path.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o644);
-                        if fd >= 0 {
-                            libc::close(fd)
-                        } else {
-                            fd
-                        }
-                    }
-                    Op::Symlink { target, link } => libc::symlink(target.as_ptr(), link.as_ptr()),
-                    Op::Mount { source, target, fstype, flags, data } => {
-                        let opt = |s: &CString| if s.as_bytes().is_empty() { std::ptr::null() } else { s.as_ptr() };
-                        libc::mount(opt(source), target.as_ptr(), opt(fstype), *flags, opt(data) as *const libc::c_void)
-                    }
-                    Op::PivotRoot => self.pivot(),
-                    Op::MoveMount { fd, target } => libc::syscall(
-                        libc::SYS_move_mount,
-                        *fd,
-                        c"".as_ptr(),
-                        libc::AT_FDCWD,
-                        target.as_ptr(),
-                        MOVE_MOUNT_F_EMPTY_PATH,
-                    ) as i32,
-                }
-            };
-            if rc != 0 {
-                return Err((step, errno()));
-            }
+            let result = unsafe { self.run_op(op) };
+            result.map_err(|err| (step, err))?;
         }
         Ok(())
     }
 
-    /// pivot_root, then detach the host's tree so nothing of it stays reachable.
-    unsafe fn pivot(&self) -> i32 {
-        if libc::chdir(self.root.as_ptr()) != 0 {
-            return -1;
+    unsafe fn run_op(&self, op: &Op) -> Result<(), i32> {
+        let at = libc::AT_FDCWD as usize;
+        match op {
+            Op::Mkdir(path, mode) => match sys::syscall(libc::SYS_mkdirat, &[at, path.as_ptr() as usize, *mode as usize]) {
+                // mkdir honours the umask; chmod sets the mode asked for.
+                Ok(_) => sys::ok(sys::syscall(libc::SYS_fchmodat, &[at, path.as_ptr() as usize, *mode as usize])),
+                Err(libc::EEXIST) => Ok(()),
+                Err(err) => Err(err),
+            },
+            Op::Touch(path) => {
+                let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC) as usize;
+                let fd = sys::syscall(libc::SYS_openat, &[at, path.as_ptr() as usize, flags, 0o644])?;
+                sys::close(fd as i32);
+                Ok(())
+            }
+            Op::Symlink { target, link } => {
+                sys::ok(sys::syscall(libc::SYS_symlinkat, &[target.as_ptr() as usize, at, link.as_ptr() as usize]))
+            }
+            Op::Mount { source, target, fstype, flags, data } => {
+                let opt = |s: &CString| if s.as_bytes().is_empty() { 0 } else { s.as_ptr() as usize };
+                let args = [opt(source), target.as_ptr() as usize, opt(fstype), *flags as usize, opt(data)];
+                sys::ok(sys::syscall(libc::SYS_mount, &args))
+            }
+            Op::PivotRoot => self.pivot(),
+            Op::MoveMount { fd, target } => {
+                let args = [*fd as usize, c"".as_ptr() as usize, at, target.as_ptr() as usize, MOVE_MOUNT_F_EMPTY_PATH as usize];
+                sys::ok(sys::syscall(libc::SYS_move_mount, &args))
+            }
         }
-        if libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), self.old_root.as_ptr()) != 0 {
-            return -1;
-        }
-        if libc::chdir(self.slash.as_ptr()) != 0 {
-            return -1;
-        }
-        if libc::umount2(self.old_root_abs.as_ptr(), libc::MNT_DETACH) != 0 {
-            return -1;
-        }
-        libc::rmdir(self.old_root_abs.as_ptr())
     }
-}
 
-pub fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    /// pivot_root, then detach the host's tree so nothing of it stays reachable.
+    unsafe fn pivot(&self) -> Result<(), i32> {
+        sys::syscall(libc::SYS_chdir, &[self.root.as_ptr() as usize])?;
+        sys::syscall(libc::SYS_pivot_root, &[c".".as_ptr() as usize, self.old_root.as_ptr() as usize])?;
+        sys::syscall(libc::SYS_chdir, &[self.slash.as_ptr() as usize])?;
+        sys::syscall(libc::SYS_umount2, &[self.old_root_abs.as_ptr() as usize, libc::MNT_DETACH as usize])?;
+        let rmdir = [libc::AT_FDCWD as usize, self.old_root_abs.as_ptr() as usize, libc::AT_REMOVEDIR as usize];
+        sys::ok(sys::syscall(libc::SYS_unlinkat, &rmdir))
+    }
 }
 
 #[cfg(test)]

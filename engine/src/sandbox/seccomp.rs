@@ -145,19 +145,13 @@ fn abi_and_clone3_program() -> Vec<libc::sock_filter> {
     ]
 }
 
-/// Installs one filter on the calling thread. Async-signal-safe: no allocation.
+/// Installs one filter on the calling thread. Raw syscall, no allocation;
 /// `no_new_privs` must already be set.
-pub fn install(program: &[libc::sock_filter]) -> i32 {
+pub fn install(program: &[libc::sock_filter]) -> Result<(), i32> {
     let prog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut _ };
     // SAFETY: prog points at a live, well-formed BPF program.
-    let rc = unsafe {
-        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const _)
-    };
-    if rc == 0 {
-        0
-    } else {
-        std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL)
-    }
+    let args = [libc::SECCOMP_SET_MODE_FILTER as usize, 0, &prog as *const libc::sock_fprog as usize];
+    super::sys::ok(unsafe { super::sys::syscall(libc::SYS_seccomp, &args) })
 }
 
 #[cfg(test)]

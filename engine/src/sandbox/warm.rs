@@ -21,7 +21,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::child;
-use super::mounts::{errno, MountPlan, NEW_ROOT};
+use super::mounts::{MountPlan, NEW_ROOT};
 
 /// Namespaces shared by the runs of one slot.
 #[derive(Debug)]
@@ -62,7 +62,8 @@ fn build() -> Result<SlotNamespaces, String> {
     let (hold_read, hold_write) = pipe()?;
     let hostname = c"sandbox";
     let flags = libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWUTS | libc::SIGCHLD;
-    // SAFETY: fork-like clone; the child only makes raw syscalls and exits.
+    // SAFETY: fork-like clone (a copy of our memory, built once per slot);
+    // the child only makes syscalls and exits.
     let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0, 0, 0, 0) } as i32;
     if pid == 0 {
         // SAFETY: raw syscalls only, no allocation (see child.rs).
@@ -76,7 +77,7 @@ fn build() -> Result<SlotNamespaces, String> {
             if let Err((step, err)) = plan.execute() {
                 report = [step as i64 + 1, err as i64];
             } else if libc::sethostname(hostname.as_ptr(), hostname.count_bytes()) != 0 {
-                report = [-1, errno() as i64];
+                report = [-1, std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as i64];
             }
             libc::write(status, report.as_ptr() as *const libc::c_void, 16);
             // Stay alive until the judge holds the namespaces.
