@@ -281,11 +281,10 @@ fn verify_problem(grader: &Grader, problem: &Problem, rows: &mut Vec<Row>) -> Re
     Ok(())
 }
 
-/// problemtools' rule: the slowest accepted submission times the time
-/// multiplier (2), rounded up to whole seconds.
+/// problemtools' rule: the slowest accepted submission times the package's
+/// time multiplier (default 2), rounded up to whole seconds.
 fn derive_time_limit(grader: &Grader, problem: &Problem, submissions: &[(String, PathBuf)]) -> Result<f64, Failure> {
     const GENEROUS: f64 = 10.0;
-    const MULTIPLIER: f64 = 2.0;
     let mut slowest_ms = 0u64;
     let options = GradeOptions { time_limit: Some(GENEROUS), ..Default::default() };
     for (kind, file) in submissions.iter().filter(|(k, _)| k == "accepted") {
@@ -304,7 +303,7 @@ fn derive_time_limit(grader: &Grader, problem: &Problem, submissions: &[(String,
         }
         slowest_ms = slowest_ms.max(result.time_ms);
     }
-    Ok(((slowest_ms as f64 / 1000.0) * MULTIPLIER).ceil().max(1.0))
+    Ok(((slowest_ms as f64 / 1000.0) * problem.time_multiplier).ceil().max(1.0))
 }
 
 fn print_verify_table(rows: &[Row]) {
