@@ -29,7 +29,7 @@ pub struct Report {
 pub const REPORT_SETUP_FAILED: i64 = 1; // a = step, b = errno
 pub const REPORT_READY: i64 = 2; // the root is built, the program is about to start
 pub const REPORT_EXEC_FAILED: i64 = 3; // a = errno, b = stage
-pub const REPORT_DONE: i64 = 4; // a = wait status, b = cpu µs of all processes, c = program maxrss kB, d = init's rss kB before fork
+pub const REPORT_DONE: i64 = 4; // a = wait status, b = cpu µs of all processes, c = program maxrss kB, d = peak kB of the memory it started from, e = program's VmHWM kB at exit
 pub const REPORT_RUNNING: i64 = 5; // the program has exec'd (until then it shares the judge's memory)
 
 /// Stages of the program's own setup, reported with `REPORT_EXEC_FAILED`.
@@ -185,15 +185,39 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         }
         sys::close(exec_pipe[0]);
 
-        // Reap everything until the program itself exits.
+        // Reap everything until the program itself exits. The program is
+        // traced (PTRACE_TRACEME before its exec) only so that its exit
+        // stops it while its memory still exists: that is when its exact
+        // peak (VmHWM) is read. Signals are passed on unchanged; stop
+        // signals are dropped (nobody would continue the program).
         let mut status = 0i32;
         let mut usage: libc::rusage = std::mem::zeroed();
+        let mut exit_peak_kb = 0i64;
+        let mut options_set = false;
         loop {
             let reaped = sys::syscall(
                 libc::SYS_wait4,
                 &[usize::MAX, &mut status as *mut i32 as usize, libc::__WALL as usize, &mut usage as *mut libc::rusage as usize],
             );
             match reaped {
+                Ok(p) if p as i32 == pid && libc::WIFSTOPPED(status) => {
+                    let signal = libc::WSTOPSIG(status);
+                    let deliver = if status >> 16 == libc::PTRACE_EVENT_EXIT {
+                        exit_peak_kb = peak_kb_of(pid);
+                        0
+                    } else if signal == libc::SIGTRAP && !options_set {
+                        // The stop after exec: ask to be told of the exit.
+                        options_set = true;
+                        let options = (libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL) as usize;
+                        let _ = sys::syscall(libc::SYS_ptrace, &[libc::PTRACE_SETOPTIONS as usize, pid as usize, 0, options]);
+                        0
+                    } else if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                        0
+                    } else {
+                        signal
+                    };
+                    let _ = sys::syscall(libc::SYS_ptrace, &[libc::PTRACE_CONT as usize, pid as usize, 0, deliver as usize]);
+                }
                 Ok(p) if p as i32 == pid => break,
                 Err(libc::EINTR) | Ok(_) => {}
                 Err(_) => break,
@@ -218,7 +242,7 @@ pub fn init_main(plan: &ChildPlan) -> ! {
             b: micros(all.ru_utime) + micros(all.ru_stime),
             c: program_maxrss,
             d: carry_kb,
-            e: 0,
+            e: exit_peak_kb,
         });
         sys::exit(0);
     }
@@ -261,6 +285,9 @@ unsafe fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
             Err(err) => fail(1, err),
         }
     }
+    // Let init trace this process, to read its peak memory at exit. Without
+    // it (ptrace refused, as in some containers) only the samples measure.
+    let _ = sys::syscall(libc::SYS_ptrace, &[libc::PTRACE_TRACEME as usize, 0, 0, 0]);
     // Raw syscalls, not libc's wrappers: those broadcast the change to every
     // thread libc believes exists (the judge's, whose memory this shares).
     let id = plan.uid as usize;
@@ -303,13 +330,43 @@ unsafe fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     fail(8, last);
 }
 
-/// VmHWM (peak resident memory) of the calling process's memory in kB, read
-/// without allocating. The program starts from this memory, so its
-/// `ru_maxrss` starts at least this high.
+/// VmHWM (peak resident memory) of the calling process's memory in kB. The
+/// program starts from this memory, so its `ru_maxrss` starts at least this high.
 unsafe fn own_peak_kb() -> i64 {
+    vm_hwm_kb(c"/proc/self/status".as_ptr())
+}
+
+/// VmHWM of process `pid` (of init's PID namespace) in kB.
+unsafe fn peak_kb_of(pid: i32) -> i64 {
+    // "/proc/<pid>/status", built without allocating.
+    let mut path = [0u8; 32];
+    let prefix = b"/proc/";
+    path[..prefix.len()].copy_from_slice(prefix);
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    let mut rest = pid.max(0) as u32;
+    loop {
+        digits[n] = b'0' + (rest % 10) as u8;
+        n += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut at = prefix.len();
+    for i in (0..n).rev() {
+        path[at] = digits[i];
+        at += 1;
+    }
+    let suffix = b"/status";
+    path[at..at + suffix.len()].copy_from_slice(suffix);
+    vm_hwm_kb(path.as_ptr() as *const libc::c_char)
+}
+
+/// The VmHWM line of a /proc status file, read without allocating.
+unsafe fn vm_hwm_kb(path: *const libc::c_char) -> i64 {
     let flags = libc::O_RDONLY as usize | libc::O_CLOEXEC as usize;
-    let Ok(fd) = sys::syscall(libc::SYS_openat, &[libc::AT_FDCWD as usize, c"/proc/self/status".as_ptr() as usize, flags])
-    else {
+    let Ok(fd) = sys::syscall(libc::SYS_openat, &[libc::AT_FDCWD as usize, path as usize, flags]) else {
         return 0;
     };
     let mut buf = [0u8; 4096];
@@ -321,4 +378,3 @@ unsafe fn own_peak_kb() -> i64 {
     let digits = text[at + key.len()..].iter().skip_while(|b| !b.is_ascii_digit());
     digits.take_while(|b| b.is_ascii_digit()).fold(0i64, |acc, b| acc * 10 + (b - b'0') as i64)
 }
-

@@ -610,9 +610,11 @@ fn classify(outcome: Outcome, limits: &Limits, program: &str) -> RunResult {
     result.time_ms = time_us / 1000;
     let mut memory = outcome.peak.rss_bytes.max(outcome.peak.hwm_bytes) / 1024;
     if let Some(done) = &outcome.done {
+        // The program's own peak, read by init when the program exited.
+        memory = memory.max(done.e.max(0) as u64);
         // The program starts from init's memory (the judge's, shared), and
         // its ru_maxrss starts at that memory's peak. Above it, ru_maxrss is
-        // the program's own exact peak; at or below it, only the samples tell.
+        // the program's own exact peak; at or below it, it says nothing.
         let (maxrss, inherited) = (done.c.max(0) as u64, done.d.max(0) as u64);
         if maxrss > inherited + 256 {
             memory = memory.max(maxrss);
