@@ -28,7 +28,11 @@ pub struct Monitor {
     /// The run's /tmp: what a program stores there is memory too.
     tmp_dir: Option<OwnedFd>,
     ns_per_tick: u64,
+    page_size: u64,
 }
+
+/// The judged program is the first process init starts in its PID namespace.
+const PROGRAM_PID: i32 = 2;
 
 impl Monitor {
     /// Opens the procfs the sandbox's init mounted; `init_pid` is its host pid.
@@ -43,7 +47,9 @@ impl Monitor {
             .open(format!("/proc/{init_pid}/root/tmp"))
             .ok()
             .map(Into::into);
-        Ok(Monitor { proc_dir: dir.into(), tmp_dir, ns_per_tick: 1_000_000_000 / ticks })
+        // SAFETY: sysconf has no preconditions.
+        let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+        Ok(Monitor { proc_dir: dir.into(), tmp_dir, ns_per_tick: 1_000_000_000 / ticks, page_size })
     }
 
     pub fn sample(&self) -> Sample {
@@ -67,9 +73,13 @@ impl Monitor {
             }
             total.cpu_ns += own + reaped;
             total.processes += 1;
-            if let Some(status) = self.read::<Status>(pid, "status") {
-                total.rss_bytes += status.vmrss.unwrap_or(0) * 1024;
-                total.hwm_bytes = total.hwm_bytes.max(status.vmhwm.unwrap_or(0) * 1024);
+            total.rss_bytes += stat.rss * self.page_size;
+            // The program's own peak is read when it exits (child.rs); for
+            // the processes it starts, VmHWM catches spikes between samples.
+            if pid != PROGRAM_PID {
+                if let Some(status) = self.read::<Status>(pid, "status") {
+                    total.hwm_bytes = total.hwm_bytes.max(status.vmhwm.unwrap_or(0) * 1024);
+                }
             }
         }
         total
