@@ -463,6 +463,15 @@ fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, u64)> {
     if let Some(bytes) = limits.address_space {
         list.push((libc::RLIMIT_AS, bytes));
     }
+    // Never above the judge's own hard limits: raising one needs
+    // CAP_SYS_RESOURCE, which a container may not grant.
+    for (resource, value) in list.iter_mut() {
+        let mut current = libc::rlimit { rlim_cur: 0, rlim_max: libc::RLIM_INFINITY };
+        // SAFETY: getrlimit into a valid struct.
+        if unsafe { libc::getrlimit(*resource, &mut current) } == 0 {
+            *value = (*value).min(current.rlim_max);
+        }
+    }
     list
 }
 
