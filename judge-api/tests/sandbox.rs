@@ -383,6 +383,22 @@ fn host_environment_does_not_leak_into_the_sandbox() {
 }
 
 #[test]
+fn signals_start_at_their_defaults_and_unblocked() {
+    // The judge ignores SIGPIPE (Rust does) and its handlers live in memory
+    // the sandbox's init shares; none of that may reach the program.
+    let _g = shared();
+    let r = Judge::new().run(&["/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"]).json();
+    assert_status(&r, "OK");
+    let mask = |key: &str| r.stdout.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    assert_eq!(mask("SigIgn:"), Some("0000000000000000"), "{}", r.stdout);
+    assert_eq!(mask("SigBlk:"), Some("0000000000000000"), "{}", r.stdout);
+    // So a write to a closed pipe kills with SIGPIPE (exit status 128 + 13).
+    let r = Judge::new().run(&["/bin/sh", "-c", "(yes; echo \"status $?\" >&2) | head -c 1 >/dev/null"]).json();
+    assert_status(&r, "OK");
+    assert_eq!(r.stderr.trim(), "status 141", "{}", r.stderr);
+}
+
+#[test]
 fn stdin_is_a_sealed_read_only_input() {
     let prog = compile("stdin_write");
     let input_dir = TempDir::new("stdin");

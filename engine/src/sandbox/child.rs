@@ -129,6 +129,9 @@ pub fn keep_only(fds: &[i32]) -> bool {
 pub fn init_main(plan: &ChildPlan) -> ! {
     // SAFETY: raw syscalls on valid arguments; see the module comment.
     unsafe {
+        // The judge's signal handlers are in the memory init shares; none of
+        // them may run here. wait4 needs no SIGCHLD, and SIGKILL cannot be blocked.
+        sys::set_signal_mask(true);
         let _ = sys::syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as usize, libc::SIGKILL as usize]);
         if !keep_only(plan.fds) {
             sys::exit(2);
@@ -269,6 +272,9 @@ unsafe fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
         sys::exit(127);
     };
     sys::close(REPORT_FD);
+    // The program starts with default signal actions and nothing blocked.
+    sys::default_signal_actions();
+    sys::set_signal_mask(false);
     for &(resource, value) in plan.rlimits {
         let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
         let rc = sys::syscall(libc::SYS_prlimit64, &[0, resource as usize, &lim as *const libc::rlimit as usize, 0]);

@@ -81,6 +81,35 @@ pub fn close_from(first: i32) {
     let _ = unsafe { syscall(libc::SYS_close_range, &[first as usize, u32::MAX as usize, 0]) };
 }
 
+/// The kernel's `struct sigaction` for x86_64 `rt_sigaction`.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Sets the signal mask: all blockable signals when `block_all`, none otherwise.
+pub fn set_signal_mask(block_all: bool) {
+    let mask: u64 = if block_all { !0 } else { 0 };
+    // SAFETY: rt_sigprocmask reads an 8-byte mask.
+    let _ = unsafe { syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as usize, &mask as *const u64 as usize, 0, 8]) };
+}
+
+/// Resets every signal to its default action. Handlers reset
+/// themselves at exec, but ignored signals stay ignored (Rust ignores SIGPIPE).
+pub fn default_signal_actions() {
+    let action = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
+    for signal in 1..=64usize {
+        if signal == libc::SIGKILL as usize || signal == libc::SIGSTOP as usize {
+            continue;
+        }
+        // SAFETY: rt_sigaction reads a valid kernel sigaction of sigsetsize 8.
+        let _ = unsafe { syscall(libc::SYS_rt_sigaction, &[signal, &action as *const KernelSigaction as usize, 0, 8]) };
+    }
+}
+
 /// The struct as a byte slice, for fixed-size messages on pipes.
 pub fn as_bytes<T: Copy>(value: &T) -> &[u8] {
     // SAFETY: T is plain old data (Copy, repr(C) at the call sites).
