@@ -181,7 +181,7 @@ fn print_human(file: &Path, result: &GradeResult) {
         return;
     }
     let width = result.tests.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
-    println!("  {:width$}  {:7}  {:>8}  {:>8}  {:>10}  {}", "TEST", "VERDICT", "CPU", "WALL", "MEMORY", "DETAIL");
+    println!("  {:width$}  {:7}  {:>8}  {:>8}  {:>10}  DETAIL", "TEST", "VERDICT", "CPU", "WALL", "MEMORY");
     for t in &result.tests {
         let detail = match (&t.signal, t.exit_code, &t.feedback) {
             (_, _, Some(f)) => f.lines().next().unwrap_or("").chars().take(60).collect(),

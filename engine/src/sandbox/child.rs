@@ -230,12 +230,8 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         // Then end whatever it left behind (daemons included) and reap it too.
         let _ = sys::syscall(libc::SYS_kill, &[usize::MAX, libc::SIGKILL as usize]);
         let mut ignored = 0i32;
-        loop {
-            match sys::syscall(libc::SYS_wait4, &[usize::MAX, &mut ignored as *mut i32 as usize, libc::__WALL as usize, 0]) {
-                Ok(_) | Err(libc::EINTR) => {}
-                Err(_) => break,
-            }
-        }
+        let reap_any = [usize::MAX, &mut ignored as *mut i32 as usize, libc::__WALL as usize, 0];
+        while let Ok(_) | Err(libc::EINTR) = sys::syscall(libc::SYS_wait4, &reap_any) {}
         let mut all: libc::rusage = std::mem::zeroed();
         let _ = sys::syscall(libc::SYS_getrusage, &[libc::RUSAGE_CHILDREN as usize, &mut all as *mut libc::rusage as usize]);
         let micros = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
