@@ -263,7 +263,7 @@ fn grade_many_files_in_one_call_with_human_output() {
 fn warm_sandboxes_keep_nothing_of_one_run_for_the_next() {
     // Eight tests run in one judge process on its warm slots (two at a time
     // on two cores), so every slot is reused; each run checks for what the
-    // one before it left and then leaves a file, a SysV segment, an abstract
+    // one before it left and then leaves a file, a SysV semaphore set, an abstract
     // socket and a daemon behind.
     let scratch = Scratch::new("leftovers");
     scratch.file("p/problem.yaml", "name: leftovers\n");

@@ -383,6 +383,17 @@ fn host_environment_does_not_leak_into_the_sandbox() {
 }
 
 #[test]
+fn memory_outside_resident_sets_is_refused() {
+    let prog = compile("hidden_memory");
+    let _g = shared();
+    let r = Judge::new().dir(prog.path()).run(&["./prog"]).json();
+    assert_status(&r, "OK");
+    assert_eq!(field(&r.stdout, "memfd"), Some("Operation not permitted"), "{}", r.stdout);
+    assert_eq!(field(&r.stdout, "shmget"), Some("Operation not permitted"), "{}", r.stdout);
+    assert_eq!(field(&r.stdout, "msgget"), Some("Operation not permitted"), "{}", r.stdout);
+}
+
+#[test]
 fn signals_start_at_their_defaults_and_unblocked() {
     // The judge ignores SIGPIPE (Rust does) and its handlers live in memory
     // the sandbox's init shares; none of that may reach the program.

@@ -68,6 +68,13 @@ const DENIED: &[i64] = &[
     libc::SYS_adjtimex,
     libc::SYS_vhangup,
     libc::SYS_lookup_dcookie,
+    // Memory that no process's resident set shows (the monitor would not see
+    // it): an unmapped memfd, a detached SysV segment, SysV message queues.
+    // Without cgroups to charge it, these are refused. /tmp is counted by the
+    // monitor; pipe buffers are capped per uid by the kernel (64 MiB).
+    libc::SYS_memfd_create,
+    libc::SYS_shmget,
+    libc::SYS_msgget,
 ];
 
 /// clone(2) flags that would create a namespace.

@@ -1,6 +1,6 @@
 /* Run once per test of a problem: looks for anything an earlier run of the
- * same warm sandbox slot could have left behind (a file in /tmp, a SysV shm
- * segment, an abstract unix socket, a live process), then leaves all of
+ * same warm sandbox slot could have left behind (a file in /tmp, a SysV
+ * semaphore set, an abstract unix socket, a live process), then leaves all of
  * those behind itself. Prints "clean" when it found nothing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/ipc.h>
-#include <sys/shm.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <ctype.h>
@@ -27,7 +27,7 @@ static struct sockaddr_un abstract_address(socklen_t *len) {
 int main(void) {
     int leaks = 0;
     if (access("/tmp/leftover-marker", F_OK) == 0) { printf("leak: /tmp file\n"); leaks++; }
-    if (shmget(0x4a554447, 0, 0) >= 0) { printf("leak: shm segment\n"); leaks++; }
+    if (semget(0x4a554447, 0, 0) >= 0) { printf("leak: SysV semaphore set\n"); leaks++; }
     socklen_t len;
     struct sockaddr_un addr = abstract_address(&len);
     int probe = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -44,7 +44,7 @@ int main(void) {
     /* Now leave everything behind. */
     FILE *f = fopen("/tmp/leftover-marker", "w");
     if (f) fclose(f);
-    shmget(0x4a554447, 4096, IPC_CREAT | 0666);
+    if (semget(0x4a554447, 1, IPC_CREAT | 0666) < 0) { printf("semget failed\n"); return 1; }
     if (fork() == 0) {
         setsid();
         int server = socket(AF_UNIX, SOCK_STREAM, 0);
