@@ -51,6 +51,12 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let sandboxes = !matches!(cli.command, Command::Languages(_));
+    // SAFETY: geteuid has no preconditions.
+    if sandboxes && unsafe { libc::geteuid() } != 0 {
+        eprintln!("judge: the sandbox needs root (it creates namespaces, mounts and per-run uids); run it as root");
+        return ExitCode::from(2);
+    }
     let outcome = match cli.command {
         Command::Serve(args) => server::main(args),
         Command::Grade(args) => cli_grade::grade(args),

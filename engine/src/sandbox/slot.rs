@@ -21,6 +21,8 @@ pub enum SlotError {
     Dir { dir: String, source: std::io::Error },
     #[error("all {SLOT_COUNT} sandbox slots are in use")]
     Exhausted,
+    #[error("cannot open slot lock {path}: {source}")]
+    Lock { path: String, source: std::io::Error },
 }
 
 /// A claimed slot; dropping it releases the uid for another sandbox.
@@ -41,13 +43,13 @@ impl Slot {
         for offset in 0..SLOT_COUNT {
             let index = (hint + offset) % SLOT_COUNT;
             let path: PathBuf = [SLOT_DIR, &index.to_string()].iter().collect();
-            let Ok(file) = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-            else {
-                continue;
+            let file = match OpenOptions::new().create(true).truncate(false).write(true).open(&path) {
+                Ok(file) => file,
+                // Not ours to judge (e.g. not root): no other slot will open either.
+                Err(source) if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(SlotError::Lock { path: path.display().to_string(), source });
+                }
+                Err(_) => continue,
             };
             // SAFETY: flock on an fd we own.
             let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
