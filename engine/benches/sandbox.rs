@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use engine::grade::{GradeOptions, Grader, Submission};
 use engine::language::Languages;
 use engine::problem::Problem;
-use engine::sandbox::{Command, Input, Limits, RunStatus, Slot, Stdio};
+use engine::sandbox::{Command, Limits, RunStatus, Slot, Stdio};
 
 const AB_SOURCE: &str = "#include <stdio.h>\nint main(){long long a,b;if(scanf(\"%lld %lld\",&a,&b)!=2)return 1;printf(\"%lld\\n\",a+b);return 0;}\n";
 
@@ -114,13 +114,12 @@ fn bench_throughput(dir: &Path) {
 
 fn bench_kill_latency(dir: &Path) {
     const RUNS: usize = 40;
-    let spin = compile_static(dir, "spin", "int main(void){volatile unsigned long x=0;for(;;)x++;}\n");
-    let hog = compile_static(
+    compile_static(dir, "spin", "int main(void){volatile unsigned long x=0;for(;;)x++;}\n");
+    compile_static(
         dir,
         "hog",
         "#include <stdlib.h>\n#include <string.h>\nint main(void){for(;;){char*p=malloc(1<<20);if(!p)return 1;memset(p,1,1<<20);}}\n",
     );
-    let _ = (spin, hog);
     let slot = Slot::claim(600).expect("slot");
     let cpu_limit = Duration::from_millis(200);
     let mut cpu_over = Vec::new();
@@ -165,8 +164,7 @@ fn meminfo_kb(field: &str) -> u64 {
 
 fn bench_memory(dir: &Path) {
     const SLOTS: u32 = 32;
-    let true_bin = compile_static(dir, "true", "int main(void){return 0;}\n");
-    let _ = true_bin;
+    compile_static(dir, "true", "int main(void){return 0;}\n");
     // Kernel memory of warm sandboxes (no process holds them: only fds).
     let kernel = || meminfo_kb("Slab") + meminfo_kb("Percpu") + meminfo_kb("KernelStack") + meminfo_kb("PageTables");
     let before_warm = engine::sandbox::warm_slots();
@@ -224,7 +222,6 @@ fn main() {
     }
     let dir = std::env::temp_dir().join(format!("judge-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let _ = Input::from_bytes(b"");
     // `cargo bench -p engine --bench sandbox -- per-run` runs one part.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);

@@ -718,7 +718,7 @@ fn reap(pid: i32) -> u64 {
     micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
-pub fn signal_name(signal: i32) -> String {
+fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("SIG{signal}"))
 }
 

@@ -23,7 +23,7 @@ mod slot;
 mod sys;
 mod warm;
 
-pub use command::{check_dir, signal_name, Bind, Command, Limits, RunResult, RunStatus, Stdio, WORKDIR};
+pub use command::{check_dir, Bind, Command, Limits, RunResult, RunStatus, Stdio, WORKDIR};
 pub use input::Input;
 pub use slot::{Slot, SlotError};
 pub use warm::warm_slots;

@@ -20,7 +20,6 @@ pub struct Sample {
     pub rss_bytes: u64,
     /// Highest single-process peak (VmHWM) seen, which catches spikes between samples.
     pub hwm_bytes: u64,
-    pub processes: u32,
 }
 
 pub struct Monitor {
@@ -72,7 +71,6 @@ impl Monitor {
                 }
             }
             total.cpu_ns += own + reaped;
-            total.processes += 1;
             total.rss_bytes += stat.rss * self.page_size;
             // The program's own peak is read when it exits (child.rs); for
             // the processes it starts, VmHWM catches spikes between samples.
