@@ -18,12 +18,8 @@ fn compile_static(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).expect("write source");
     let out = dir.join(name);
-    let status = std::process::Command::new("gcc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("run gcc");
+    let status =
+        std::process::Command::new("gcc").args(["-O2", "-static", "-o"]).arg(&out).arg(&src).status().expect("run gcc");
     assert!(status.success(), "gcc -static failed (is libc6-dev installed?)");
     out
 }
@@ -107,9 +103,20 @@ fn bench_throughput(dir: &Path) {
     let graded = start.elapsed();
     assert_eq!(result.verdict, engine::Verdict::AC);
     println!("grading throughput, C A+B with {TESTS} tests (compile cached)");
-    println!("  sequential fork/exec, no sandbox : {:.0} ms ({:.0} tests/s)", bare.as_secs_f64() * 1e3, TESTS as f64 / bare.as_secs_f64());
-    println!("  judge grade, sandboxed, parallel : {:.0} ms ({:.0} tests/s)", graded.as_secs_f64() * 1e3, TESTS as f64 / graded.as_secs_f64());
-    println!("  ratio                            : {:.2}  (target >= 1.6; 2.0 is the 2-core ceiling)", bare.as_secs_f64() / graded.as_secs_f64());
+    println!(
+        "  sequential fork/exec, no sandbox : {:.0} ms ({:.0} tests/s)",
+        bare.as_secs_f64() * 1e3,
+        TESTS as f64 / bare.as_secs_f64()
+    );
+    println!(
+        "  judge grade, sandboxed, parallel : {:.0} ms ({:.0} tests/s)",
+        graded.as_secs_f64() * 1e3,
+        TESTS as f64 / graded.as_secs_f64()
+    );
+    println!(
+        "  ratio                            : {:.2}  (target >= 1.6; 2.0 is the 2-core ceiling)",
+        bare.as_secs_f64() / graded.as_secs_f64()
+    );
 }
 
 fn bench_kill_latency(dir: &Path) {

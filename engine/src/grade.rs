@@ -18,7 +18,7 @@ use crate::scratch::Scratch;
 use crate::validate;
 use crate::Verdict;
 
-const MIB: u64 = 1 << 20;
+use crate::limits::MIB;
 /// Compiler messages kept for the result.
 const COMPILE_OUTPUT_LIMIT: usize = 64 * 1024;
 /// A feedback file kept for the result.
@@ -194,8 +194,7 @@ impl CompileCache {
     }
 }
 
-/// Time limit used when neither the package nor the caller gives one.
-pub const DEFAULT_TIME_LIMIT: f64 = 1.0;
+pub use crate::limits::DEFAULT_TIME_LIMIT;
 
 impl Grader {
     pub fn new(languages: Arc<Languages>) -> Grader {
@@ -210,10 +209,8 @@ impl Grader {
     }
 
     pub fn language(&self, id: &str) -> Result<&Language, GradeError> {
-        let lang = self
-            .languages
-            .get(id)
-            .ok_or_else(|| GradeError::UnknownLanguage(id.to_string(), self.languages.ids()))?;
+        let lang =
+            self.languages.get(id).ok_or_else(|| GradeError::UnknownLanguage(id.to_string(), self.languages.ids()))?;
         if let Some(reason) = lang.unavailable_reason() {
             return Err(GradeError::Unavailable(id.to_string(), reason));
         }
@@ -276,7 +273,8 @@ impl Grader {
             ValidatorSpec::Custom(path) => Some(self.validator(path)?),
         };
         let limits = lang.run_limits(Duration::from_secs_f64(time_limit), memory_mib * MIB, problem.output_mib * MIB);
-        let scratch = Scratch::new(problem.output_mib * MIB * 4 + 64 * MIB).map_err(|e| GradeError::Internal(e.to_string()))?;
+        let scratch =
+            Scratch::new(problem.output_mib * MIB * 4 + 64 * MIB).map_err(|e| GradeError::Internal(e.to_string()))?;
         let stop_early = !options.run_all && !problem.scoring;
         let outcomes = self.run_tests(problem, &built, &limits, validator.as_deref(), &scratch, stop_early, progress);
         for outcome in outcomes {
@@ -365,7 +363,9 @@ impl Grader {
             .find_map(|lang| {
                 let sources: Vec<&PathBuf> = files
                     .iter()
-                    .filter(|f| f.extension().and_then(|e| e.to_str()).is_some_and(|e| lang.extensions.iter().any(|x| x == e)))
+                    .filter(|f| {
+                        f.extension().and_then(|e| e.to_str()).is_some_and(|e| lang.extensions.iter().any(|x| x == e))
+                    })
                     .collect();
                 (!sources.is_empty()).then_some((lang, sources))
             })
@@ -380,7 +380,11 @@ impl Grader {
             named.push((name, data));
         }
         let first_source = sources[0].file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let text = named.iter().find(|(n, _)| *n == first_source).map(|(_, d)| String::from_utf8_lossy(d).into_owned()).unwrap_or_default();
+        let text = named
+            .iter()
+            .find(|(n, _)| *n == first_source)
+            .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+            .unwrap_or_default();
         if sources.len() == 1 {
             // A lone source takes the language's source name, like a submission.
             let source_name = first_source.clone();
@@ -391,7 +395,8 @@ impl Grader {
                 }
             }
         }
-        let source_names: Vec<String> = sources.iter().filter_map(|s| s.file_name().and_then(|n| n.to_str()).map(String::from)).collect();
+        let source_names: Vec<String> =
+            sources.iter().filter_map(|s| s.file_name().and_then(|n| n.to_str()).map(String::from)).collect();
         let mut lang = lang.clone();
         if sources.len() > 1 {
             // Compile every source: the language's source name stands for all of them.
@@ -404,7 +409,9 @@ impl Grader {
         }
         match build(&lang, &named, &text, 1024) {
             Ok((built, _)) => Ok(built),
-            Err(BuildFailure::Compile(info)) => Err(format!("validator {} does not compile:\n{}", path.display(), info.output)),
+            Err(BuildFailure::Compile(info)) => {
+                Err(format!("validator {} does not compile:\n{}", path.display(), info.output))
+            }
             Err(BuildFailure::Internal(message)) => Err(message),
         }
     }
@@ -417,7 +424,12 @@ enum BuildFailure {
 
 /// Writes `files` into a fresh work dir and compiles them there, sandboxed.
 /// `source_text` is the main source, from which Java's class name comes.
-fn build(lang: &Language, files: &[(String, Vec<u8>)], source_text: &str, memory_mib: u64) -> Result<(Built, CompileInfo), BuildFailure> {
+fn build(
+    lang: &Language,
+    files: &[(String, Vec<u8>)],
+    source_text: &str,
+    memory_mib: u64,
+) -> Result<(Built, CompileInfo), BuildFailure> {
     let dir = Scratch::new(WORKDIR_BYTES).map_err(|e| BuildFailure::Internal(e.to_string()))?;
     if files.iter().all(|(_, d)| d.iter().all(|b| b.is_ascii_whitespace())) {
         return Err(BuildFailure::Compile(CompileInfo { ok: false, output: "empty source file".into(), time_ms: 0 }));
@@ -446,7 +458,9 @@ fn build(lang: &Language, files: &[(String, Vec<u8>)], source_text: &str, memory
         let reason = match result.status {
             RunStatus::Ok => None,
             RunStatus::Re => Some(String::new()),
-            RunStatus::Tle => Some(format!("the compiler exceeded its time limit ({} s CPU, {} s wall)", limits.cpu, limits.wall)),
+            RunStatus::Tle => {
+                Some(format!("the compiler exceeded its time limit ({} s CPU, {} s wall)", limits.cpu, limits.wall))
+            }
             RunStatus::Mle => Some(format!("the compiler exceeded its memory limit ({} MiB)", limits.memory_mib)),
             RunStatus::Ole => Some(format!("the compiler exceeded its output limit ({} MiB)", limits.output_mib)),
             RunStatus::Ie => {

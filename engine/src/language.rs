@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sandbox::Limits;
 
-const MIB: u64 = 1 << 20;
+use crate::limits::MIB;
 
 const EMBEDDED: &[(&str, &str)] = &[
     ("c.toml", include_str!("../../languages/c.toml")),
@@ -137,7 +137,8 @@ impl Language {
     /// The class name Java needs: the first `public class X` (or any
     /// `class X`), else `Main`.
     pub fn class_name(source: &str) -> String {
-        let tokens: Vec<&str> = source.split(|c: char| c.is_whitespace() || c == '{').filter(|t| !t.is_empty()).collect();
+        let tokens: Vec<&str> =
+            source.split(|c: char| c.is_whitespace() || c == '{').filter(|t| !t.is_empty()).collect();
         let after_class = |want_public: bool| {
             tokens.windows(2).enumerate().find_map(|(i, w)| {
                 let public = tokens[..i].iter().rev().take(3).any(|t| *t == "public");
@@ -273,15 +274,11 @@ impl Languages {
     /// Language id for a file name by its extension.
     pub fn id_for_file(&self, file: &str) -> Result<String, String> {
         let ext = Path::new(file).extension().and_then(|e| e.to_str()).unwrap_or("");
-        self.list
-            .iter()
-            .find(|l| l.extensions.iter().any(|e| e == ext))
-            .map(|l| l.id.clone())
-            .ok_or_else(|| {
-                let known: Vec<String> =
-                    self.list.iter().map(|l| format!("{} (.{})", l.id, l.extensions.join(", ."))).collect();
-                format!("{file}: unknown file extension {ext:?}; languages: {}", known.join(", "))
-            })
+        self.list.iter().find(|l| l.extensions.iter().any(|e| e == ext)).map(|l| l.id.clone()).ok_or_else(|| {
+            let known: Vec<String> =
+                self.list.iter().map(|l| format!("{} (.{})", l.id, l.extensions.join(", ."))).collect();
+            format!("{file}: unknown file extension {ext:?}; languages: {}", known.join(", "))
+        })
     }
 }
 

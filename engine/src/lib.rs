@@ -3,6 +3,7 @@
 
 pub mod grade;
 pub mod language;
+pub mod limits;
 pub mod problem;
 pub mod sandbox;
 pub mod scratch;

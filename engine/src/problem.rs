@@ -201,8 +201,7 @@ pub struct Problem {
     pub groups: Vec<TestGroup>,
 }
 
-pub const DEFAULT_MEMORY_MIB: u64 = 256;
-pub const DEFAULT_OUTPUT_MIB: u64 = 64;
+pub use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
 const MAX_GROUP_DEPTH: usize = 32;
 
 fn invalid(msg: String) -> ProblemError {

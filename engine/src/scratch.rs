@@ -78,11 +78,8 @@ impl Scratch {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
         let path = self.path.join(relative);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-            .ok()?;
+        let file =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).ok()?;
         if !file.metadata().ok()?.is_file() {
             return None;
         }

@@ -41,6 +41,9 @@ impl std::fmt::Display for Verdict {
 impl std::str::FromStr for Verdict {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Verdict::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| format!("unknown verdict {s:?}"))
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown verdict {s:?}"))
     }
 }

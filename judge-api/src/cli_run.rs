@@ -56,7 +56,8 @@ fn mebibytes(value: u64, flag: &str) -> Result<u64, Failure> {
 }
 
 pub fn main(args: RunArgs) -> Result<ExitCode, Failure> {
-    let mut limits = Limits::new(seconds(args.time_limit, "time-limit")?, mebibytes(args.memory_limit, "memory-limit")?);
+    let mut limits =
+        Limits::new(seconds(args.time_limit, "time-limit")?, mebibytes(args.memory_limit, "memory-limit")?);
     if let Some(wall) = args.wall_limit {
         limits.wall = seconds(wall, "wall-limit")?;
     }

@@ -89,7 +89,11 @@ fn tight_languages(scratch: &Scratch) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     for lang in ["c", "cpp"] {
         let text = std::fs::read_to_string(repo().join(format!("languages/{lang}.toml"))).unwrap();
-        std::fs::write(dir.join(format!("{lang}.toml")), format!("{text}\n[compile_limits]\ncpu = 2\nwall = 4\nmemory_mib = 512\n")).unwrap();
+        std::fs::write(
+            dir.join(format!("{lang}.toml")),
+            format!("{text}\n[compile_limits]\ncpu = 2\nwall = 4\nmemory_mib = 512\n"),
+        )
+        .unwrap();
     }
     dir
 }
@@ -168,7 +172,9 @@ fn compiler_bombs_end_as_ce_within_the_compile_limits() {
 template<> struct T<0> { static constexpr long v = 1; };\ntemplate<> struct T<1> { static constexpr long v = 1; };\n\
 template<int N> struct W { using a = W<N-1>; using b = typename W<N-1>::a; static constexpr long v = T<N % 40>::v + a::v + b::v; };\n\
 template<> struct W<0> { using a = W<0>; static constexpr long v = 0; };\nint main() { return W<100000>::v != 0; }\n";
-    for (name, text) in [("macro_bomb.c", macro_bomb), ("endless_include.c", endless_include), ("template_bomb.cpp", template_bomb)] {
+    for (name, text) in
+        [("macro_bomb.c", macro_bomb), ("endless_include.c", endless_include), ("template_bomb.cpp", template_bomb)]
+    {
         let source = scratch.file(name, text);
         let started = std::time::Instant::now();
         let result = grade_json(&problems().join("aplusb"), &source, &["--languages", &languages]);
@@ -192,7 +198,8 @@ fn hostile_programs_get_the_right_verdicts() {
     );
     let result = grade_json(&problems().join("aplusb"), &memory_bomb, &["--memory-limit", "64"]);
     assert_eq!(result["verdict"], "MLE", "memory bomb: {result}");
-    let flood = scratch.file("flood.c", "#include <stdio.h>\nint main(void){for(;;)puts(\"flood flood flood flood\");}\n");
+    let flood =
+        scratch.file("flood.c", "#include <stdio.h>\nint main(void){for(;;)puts(\"flood flood flood flood\");}\n");
     let result = grade_json(&problems().join("aplusb"), &flood, &[]);
     assert_eq!(result["verdict"], "OLE", "output flood: {result}");
     let spin = scratch.file("spin.py", "while True:\n    pass\n");

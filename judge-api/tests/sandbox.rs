@@ -48,7 +48,8 @@ fn thread_bomb_is_capped_by_the_process_limit() {
     let _only_us = exclusive();
     let r = Judge::new().dir(prog.path()).time_limit(0.5).wall_limit(2.0).flag("--procs", "16").run(&["./prog"]).json();
     assert_status(&r, "TLE");
-    let created: u64 = field(&r.stderr, "created").expect("thread bomb reports how many threads it made").parse().unwrap();
+    let created: u64 =
+        field(&r.stderr, "created").expect("thread bomb reports how many threads it made").parse().unwrap();
     assert!(created < 16, "{created} threads created with --procs 16");
     assert_eq!(field(&r.stderr, "error"), Some("EAGAIN"), "{}", r.stderr);
     assert_no_leftover_processes(prog.path(), None);
@@ -337,7 +338,10 @@ fn kill_minus_one_does_not_hurt_the_host() {
     assert_status(&r, "OK");
     assert_eq!(field(&r.stdout, "survived"), Some("yes"), "{r:#?}");
     let uid: u32 = field(&r.stdout, "uid").unwrap().parse().unwrap();
-    assert!(sleepers.iter().any(|(u, _)| *u == uid), "the program ran as uid {uid}, which had no host process to aim at");
+    assert!(
+        sleepers.iter().any(|(u, _)| *u == uid),
+        "the program ran as uid {uid}, which had no host process to aim at"
+    );
     assert_ne!(field(&r.stdout, "kill_1"), Some("ok"), "the program could signal the sandbox's init: {}", r.stdout);
     for pid in &args {
         assert_ne!(field(&r.stdout, &format!("kill_{pid}")), Some("ok"), "{}", r.stdout);

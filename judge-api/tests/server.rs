@@ -438,7 +438,10 @@ async fn openapi_document_matches_the_routes() {
             );
             let code = answer.status.as_str().to_string();
             let responses = operations[method.as_str().to_lowercase()]["responses"].as_object().unwrap();
-            assert!(responses.contains_key(&code), "{method} {concrete} answered {code}, which the document does not list");
+            assert!(
+                responses.contains_key(&code),
+                "{method} {concrete} answered {code}, which the document does not list"
+            );
         }
     }
     documented.sort();
@@ -469,9 +472,18 @@ async fn caller_mistakes_are_4xx_json_errors() {
     server.raw_submit(b"{not json".to_vec()).await.error(StatusCode::BAD_REQUEST, "not valid JSON");
     server.raw_submit(Vec::new()).await.error(StatusCode::BAD_REQUEST, "not valid JSON");
     server.raw_submit(b"[1,2]".to_vec()).await.error(StatusCode::BAD_REQUEST, "schema");
-    server.submit(&json!({"source": AC, "problem": "sum"})).await.error(StatusCode::BAD_REQUEST, "missing field `language`");
-    server.submit(&json!({"language": "c", "problem": "sum"})).await.error(StatusCode::BAD_REQUEST, "missing field `source`");
-    server.submit(&json!({"language": "c", "source": 5, "problem": "sum"})).await.error(StatusCode::BAD_REQUEST, "invalid type");
+    server
+        .submit(&json!({"source": AC, "problem": "sum"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "missing field `language`");
+    server
+        .submit(&json!({"language": "c", "problem": "sum"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "missing field `source`");
+    server
+        .submit(&json!({"language": "c", "source": 5, "problem": "sum"}))
+        .await
+        .error(StatusCode::BAD_REQUEST, "invalid type");
     server
         .submit(&json!({"language": "c", "source": AC, "problem": "sum", "wait": "yes"}))
         .await
@@ -496,10 +508,7 @@ async fn caller_mistakes_are_4xx_json_errors() {
         .submit(&json!({"language": "c", "source": AC, "problem": "sum", "limits": {"time_limit": 5}}))
         .await
         .error(StatusCode::BAD_REQUEST, "inline");
-    server
-        .submit(&json!({"language": "c", "source": AC, "tests": []}))
-        .await
-        .error(StatusCode::BAD_REQUEST, "empty");
+    server.submit(&json!({"language": "c", "source": AC, "tests": []})).await.error(StatusCode::BAD_REQUEST, "empty");
     server
         .submit(&json!({"language": "c", "source": AC, "tests": [{"input": "1 2\n"}]}))
         .await
@@ -563,11 +572,17 @@ async fn the_token_guards_every_path_but_healthz() {
         let missing = Answer::from(bare.request(method.clone(), server.url(path)).send().await.unwrap()).await;
         missing.error(StatusCode::UNAUTHORIZED, "Authorization");
         assert_eq!(missing.headers["www-authenticate"], "Bearer");
-        let wrong =
-            Answer::from(bare.request(method.clone(), server.url(path)).bearer_auth("s3cret-tokeN").send().await.unwrap()).await;
+        let wrong = Answer::from(
+            bare.request(method.clone(), server.url(path)).bearer_auth("s3cret-tokeN").send().await.unwrap(),
+        )
+        .await;
         wrong.error(StatusCode::UNAUTHORIZED, "wrong token");
         let basic = Answer::from(
-            bare.request(method.clone(), server.url(path)).basic_auth("user", Some("s3cret-token")).send().await.unwrap(),
+            bare.request(method.clone(), server.url(path))
+                .basic_auth("user", Some("s3cret-token"))
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
         basic.error(StatusCode::UNAUTHORIZED, "Bearer");
@@ -731,6 +746,9 @@ async fn load_200_submissions_at_32_concurrent() {
     assert_eq!(metric_value(&text, "judge_submissions_rejected_total{reason=\"queue_full\"}"), 0.0);
     assert_eq!(metric_value(&text, "judge_sandbox_failures_total"), 0.0);
     for (verdict, ..) in kinds {
-        assert_eq!(metric_value(&text, &format!("judge_submissions_total{{verdict=\"{verdict}\"}}")), (TOTAL / 4) as f64);
+        assert_eq!(
+            metric_value(&text, &format!("judge_submissions_total{{verdict=\"{verdict}\"}}")),
+            (TOTAL / 4) as f64
+        );
     }
 }

@@ -33,8 +33,17 @@ pub const REPORT_DONE: i64 = 4; // a = wait status, b = cpu µs of all processes
 pub const REPORT_RUNNING: i64 = 5; // the program has exec'd (until then it shares the judge's memory)
 
 /// Stages of the program's own setup, reported with `REPORT_EXEC_FAILED`.
-pub const STAGE_NAMES: &[&str] =
-    &["set rlimits", "drop capabilities", "set groups", "set gid", "set uid", "chdir", "no_new_privs", "seccomp", "exec"];
+pub const STAGE_NAMES: &[&str] = &[
+    "set rlimits",
+    "drop capabilities",
+    "set groups",
+    "set gid",
+    "set uid",
+    "chdir",
+    "no_new_privs",
+    "seccomp",
+    "exec",
+];
 
 /// Where init keeps the fds it is given: the program's stdio, its report
 /// pipe, the slot's namespaces, then the run's detached binds.
@@ -182,7 +191,12 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         }
         let mut failure = [0i32; 2];
         if sys::read(exec_pipe[0], sys::as_bytes_mut(&mut failure)) == Ok(8) {
-            report(Report { kind: REPORT_EXEC_FAILED, a: failure[0] as i64, b: failure[1] as i64, ..Default::default() });
+            report(Report {
+                kind: REPORT_EXEC_FAILED,
+                a: failure[0] as i64,
+                b: failure[1] as i64,
+                ..Default::default()
+            });
         } else {
             report(Report { kind: REPORT_RUNNING, ..Default::default() });
         }
@@ -200,7 +214,12 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         loop {
             let reaped = sys::syscall(
                 libc::SYS_wait4,
-                &[usize::MAX, &mut status as *mut i32 as usize, libc::__WALL as usize, &mut usage as *mut libc::rusage as usize],
+                &[
+                    usize::MAX,
+                    &mut status as *mut i32 as usize,
+                    libc::__WALL as usize,
+                    &mut usage as *mut libc::rusage as usize,
+                ],
             );
             match reaped {
                 Ok(p) if p as i32 == pid && libc::WIFSTOPPED(status) => {
@@ -212,14 +231,20 @@ pub fn init_main(plan: &ChildPlan) -> ! {
                         // The stop after exec: ask to be told of the exit.
                         options_set = true;
                         let options = (libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL) as usize;
-                        let _ = sys::syscall(libc::SYS_ptrace, &[libc::PTRACE_SETOPTIONS as usize, pid as usize, 0, options]);
+                        let _ = sys::syscall(
+                            libc::SYS_ptrace,
+                            &[libc::PTRACE_SETOPTIONS as usize, pid as usize, 0, options],
+                        );
                         0
                     } else if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
                         0
                     } else {
                         signal
                     };
-                    let _ = sys::syscall(libc::SYS_ptrace, &[libc::PTRACE_CONT as usize, pid as usize, 0, deliver as usize]);
+                    let _ = sys::syscall(
+                        libc::SYS_ptrace,
+                        &[libc::PTRACE_CONT as usize, pid as usize, 0, deliver as usize],
+                    );
                 }
                 Ok(p) if p as i32 == pid => break,
                 Err(libc::EINTR) | Ok(_) => {}
@@ -233,7 +258,10 @@ pub fn init_main(plan: &ChildPlan) -> ! {
         let reap_any = [usize::MAX, &mut ignored as *mut i32 as usize, libc::__WALL as usize, 0];
         while let Ok(_) | Err(libc::EINTR) = sys::syscall(libc::SYS_wait4, &reap_any) {}
         let mut all: libc::rusage = std::mem::zeroed();
-        let _ = sys::syscall(libc::SYS_getrusage, &[libc::RUSAGE_CHILDREN as usize, &mut all as *mut libc::rusage as usize]);
+        let _ = sys::syscall(
+            libc::SYS_getrusage,
+            &[libc::RUSAGE_CHILDREN as usize, &mut all as *mut libc::rusage as usize],
+        );
         let micros = |t: libc::timeval| t.tv_sec * 1_000_000 + t.tv_usec;
         report(Report {
             kind: REPORT_DONE,

@@ -14,14 +14,14 @@ use serde::Serialize;
 use super::child::{self, ChildPlan, Report};
 use super::input::Input;
 use super::monitor::{Monitor, Sample};
-use super::mounts::{DetachedBind, MountPlan};
-use super::slot::UID_BASE;
-use super::warm;
 pub use super::mounts::Bind;
+use super::mounts::{DetachedBind, MountPlan};
 use super::seccomp;
 use super::slot::Slot;
+use super::slot::UID_BASE;
+use super::warm;
 
-const MIB: u64 = 1 << 20;
+use crate::limits::MIB;
 /// How often the monitor looks at a running program: every 2 ms, and more
 /// often in a run's first milliseconds, so that short programs are measured
 /// too (their `ru_maxrss` cannot be used, see `classify`).
@@ -310,12 +310,15 @@ impl Command {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("creating report pipe: {e}"))?;
 
         let argv_c = to_cstrings(self.argv.iter().map(String::as_str))?;
-        let env_c = to_cstrings(self.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().iter().map(String::as_str))?;
+        let env_c = to_cstrings(
+            self.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().iter().map(String::as_str),
+        )?;
         let path_var = self.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or("");
         let candidates = to_cstrings(program_candidates(&self.argv[0], path_var).iter().map(String::as_str))?;
         let argv_ptrs = null_terminated(&argv_c);
         let env_ptrs = null_terminated(&env_c);
-        let cwd = CString::new(self.cwd.as_os_str().as_encoded_bytes()).map_err(|_| "working directory contains NUL")?;
+        let cwd =
+            CString::new(self.cwd.as_os_str().as_encoded_bytes()).map_err(|_| "working directory contains NUL")?;
         let rlimits = rlimits(&self.limits);
         let mut fds = vec![
             stdin.as_raw_fd(),
@@ -411,7 +414,8 @@ fn output_fd(stdio: Stdio, name: &str) -> Result<(OwnedFd, Option<File>), String
             Ok((fd.into(), Some(file)))
         }
         Stdio::Null | Stdio::Input(_) => {
-            let null = std::fs::OpenOptions::new().write(true).open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+            let null =
+                std::fs::OpenOptions::new().write(true).open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
             Ok((null.into(), None))
         }
         Stdio::Fd(fd) => Ok((fd, None)),
@@ -642,7 +646,10 @@ fn classify(outcome: Outcome, limits: &Limits, program: &str) -> RunResult {
         result.signal = Some("SIGKILL".into());
     }
     let signal = result.signal.as_deref();
-    let (status, message) = if outcome.breach == Some(Breach::Cpu) || time_us > limits.cpu.as_micros() as u64 || signal == Some("SIGXCPU") {
+    let (status, message) = if outcome.breach == Some(Breach::Cpu)
+        || time_us > limits.cpu.as_micros() as u64
+        || signal == Some("SIGXCPU")
+    {
         (RunStatus::Tle, "CPU time limit exceeded")
     } else if outcome.breach == Some(Breach::Wall) {
         (RunStatus::Tle, "wall time limit exceeded")
@@ -671,7 +678,10 @@ impl ReportReader {
     /// `None` on timeout or end of stream (see `closed`).
     fn next(&mut self, timeout: Duration) -> Option<std::io::Result<Report>> {
         let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        let timeout = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
+        let timeout = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
         // SAFETY: one valid pollfd.
         let ready = unsafe { libc::ppoll(&mut pfd, 1, &timeout, std::ptr::null()) };
         if ready <= 0 {
@@ -719,7 +729,9 @@ fn reap(pid: i32) -> u64 {
 }
 
 fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("SIG{signal}"))
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("SIG{signal}"))
 }
 
 fn errno_text(errno: i32) -> String {
@@ -732,4 +744,3 @@ pub fn check_dir(dir: &Path) -> Result<PathBuf, String> {
     std::fs::read_dir(&canonical).map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok(canonical)
 }
-

@@ -25,8 +25,7 @@ impl Input {
     }
 
     pub fn from_file(path: &Path) -> io::Result<Input> {
-        let mut source = File::open(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut source = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let memfd = Self::create()?;
         let len = io::copy(&mut source, &mut memfd.as_file())?;
         Self::seal(memfd, len)
@@ -47,17 +46,11 @@ impl Input {
     }
 
     fn create() -> io::Result<memfd::Memfd> {
-        MemfdOptions::default()
-            .allow_sealing(true)
-            .close_on_exec(true)
-            .create("judge-input")
-            .map_err(to_io)
+        MemfdOptions::default().allow_sealing(true).close_on_exec(true).create("judge-input").map_err(to_io)
     }
 
     fn seal(memfd: memfd::Memfd, len: u64) -> io::Result<Input> {
-        memfd
-            .add_seals(&[FileSeal::SealShrink, FileSeal::SealGrow, FileSeal::SealWrite])
-            .map_err(to_io)?;
+        memfd.add_seals(&[FileSeal::SealShrink, FileSeal::SealGrow, FileSeal::SealWrite]).map_err(to_io)?;
         memfd.add_seal(FileSeal::SealSeal).map_err(to_io)?;
         Ok(Input { memfd: Arc::new(memfd), len })
     }

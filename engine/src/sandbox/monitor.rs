@@ -99,7 +99,8 @@ impl Monitor {
     fn pids(&self) -> Vec<i32> {
         use nix::fcntl::OFlag;
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let Ok(mut dir) = nix::dir::Dir::openat(Some(self.proc_dir.as_raw_fd()), ".", flags, nix::sys::stat::Mode::empty())
+        let Ok(mut dir) =
+            nix::dir::Dir::openat(Some(self.proc_dir.as_raw_fd()), ".", flags, nix::sys::stat::Mode::empty())
         else {
             return Vec::new();
         };
@@ -126,4 +127,3 @@ impl Monitor {
         T::from_read(file).ok()
     }
 }
-

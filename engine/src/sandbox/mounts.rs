@@ -95,10 +95,14 @@ impl DetachedBind {
     /// nothing inside the source is ever walked by the host.
     pub fn new(bind: &Bind) -> Result<DetachedBind, String> {
         let target = &bind.target;
-        if !target.is_absolute() || target.components().any(|c| c == std::path::Component::ParentDir) || target == Path::new("/") {
+        if !target.is_absolute()
+            || target.components().any(|c| c == std::path::Component::ParentDir)
+            || target == Path::new("/")
+        {
             return Err(format!("bind target {} must be an absolute path below / without '..'", target.display()));
         }
-        let meta = std::fs::metadata(&bind.source).map_err(|e| format!("bind source {}: {e}", bind.source.display()))?;
+        let meta =
+            std::fs::metadata(&bind.source).map_err(|e| format!("bind source {}: {e}", bind.source.display()))?;
         let source = cstr(bind.source.as_os_str().as_bytes());
         // SAFETY: plain syscalls on a NUL-terminated path; the fd is checked.
         let fd = unsafe {
@@ -141,11 +145,23 @@ enum Op {
     /// An existing directory is fine (per-run mount points are reused).
     Mkdir(CString, u32),
     Touch(CString),
-    Symlink { target: CString, link: CString },
-    Mount { source: CString, target: CString, fstype: CString, flags: c_ulong, data: CString },
+    Symlink {
+        target: CString,
+        link: CString,
+    },
+    Mount {
+        source: CString,
+        target: CString,
+        fstype: CString,
+        flags: c_ulong,
+        data: CString,
+    },
     PivotRoot,
     /// Attach the detached mount at this fd (inherited by init) to `target`.
-    MoveMount { fd: i32, target: CString },
+    MoveMount {
+        fd: i32,
+        target: CString,
+    },
 }
 
 /// Mount steps, each with a readable description used when a step fails.
@@ -183,7 +199,14 @@ impl MountPlan {
     pub fn skeleton() -> Result<MountPlan, String> {
         let mut plan = MountPlan::empty(NEW_ROOT);
         plan.mount("", "/", "", libc::MS_REC | libc::MS_PRIVATE, "", "make the mount tree private");
-        plan.mount("tmpfs", NEW_ROOT, "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "size=1m,mode=0755", "mount the root tmpfs");
+        plan.mount(
+            "tmpfs",
+            NEW_ROOT,
+            "tmpfs",
+            libc::MS_NOSUID | libc::MS_NODEV,
+            "size=1m,mode=0755",
+            "mount the root tmpfs",
+        );
         for source in SYSTEM_BINDS {
             plan.bind_host(Path::new(source), Path::new(source))?;
         }
@@ -260,7 +283,10 @@ impl MountPlan {
             // Recreate the link itself (e.g. /bin -> usr/bin): binding would follow it.
             let dest = std::fs::read_link(source).map_err(|e| format!("reading link {}: {e}", source.display()))?;
             self.ops.push((
-                Op::Symlink { target: cstr(dest.as_os_str().as_bytes()), link: cstr(host_target.as_os_str().as_bytes()) },
+                Op::Symlink {
+                    target: cstr(dest.as_os_str().as_bytes()),
+                    link: cstr(host_target.as_os_str().as_bytes()),
+                },
                 format!("link {}", target.display()),
             ));
             return Ok(());
@@ -268,13 +294,20 @@ impl MountPlan {
         if meta.is_dir() {
             self.mkdir(target, 0o755);
         } else {
-            self.ops.push((Op::Touch(cstr(host_target.as_os_str().as_bytes())), format!("create {}", target.display())));
+            self.ops
+                .push((Op::Touch(cstr(host_target.as_os_str().as_bytes())), format!("create {}", target.display())));
         }
         let what = format!("bind {} at {}", source.display(), target.display());
         let src = source.as_os_str().as_bytes();
         let dst = host_target.as_os_str().as_bytes();
         self.ops.push((
-            Op::Mount { source: cstr(src), target: cstr(dst), fstype: cstr(""), flags: libc::MS_BIND | libc::MS_REC, data: cstr("") },
+            Op::Mount {
+                source: cstr(src),
+                target: cstr(dst),
+                fstype: cstr(""),
+                flags: libc::MS_BIND | libc::MS_REC,
+                data: cstr(""),
+            },
             what.clone(),
         ));
         self.ops.push((
@@ -324,12 +357,14 @@ impl MountPlan {
     unsafe fn run_op(&self, op: &Op) -> Result<(), i32> {
         let at = libc::AT_FDCWD as usize;
         match op {
-            Op::Mkdir(path, mode) => match sys::syscall(libc::SYS_mkdirat, &[at, path.as_ptr() as usize, *mode as usize]) {
-                // mkdir honours the umask; chmod sets the mode asked for.
-                Ok(_) => sys::ok(sys::syscall(libc::SYS_fchmodat, &[at, path.as_ptr() as usize, *mode as usize])),
-                Err(libc::EEXIST) => Ok(()),
-                Err(err) => Err(err),
-            },
+            Op::Mkdir(path, mode) => {
+                match sys::syscall(libc::SYS_mkdirat, &[at, path.as_ptr() as usize, *mode as usize]) {
+                    // mkdir honours the umask; chmod sets the mode asked for.
+                    Ok(_) => sys::ok(sys::syscall(libc::SYS_fchmodat, &[at, path.as_ptr() as usize, *mode as usize])),
+                    Err(libc::EEXIST) => Ok(()),
+                    Err(err) => Err(err),
+                }
+            }
             Op::Touch(path) => {
                 let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC) as usize;
                 let fd = sys::syscall(libc::SYS_openat, &[at, path.as_ptr() as usize, flags, 0o644])?;
@@ -346,7 +381,13 @@ impl MountPlan {
             }
             Op::PivotRoot => self.pivot(),
             Op::MoveMount { fd, target } => {
-                let args = [*fd as usize, c"".as_ptr() as usize, at, target.as_ptr() as usize, MOVE_MOUNT_F_EMPTY_PATH as usize];
+                let args = [
+                    *fd as usize,
+                    c"".as_ptr() as usize,
+                    at,
+                    target.as_ptr() as usize,
+                    MOVE_MOUNT_F_EMPTY_PATH as usize,
+                ];
                 sys::ok(sys::syscall(libc::SYS_move_mount, &args))
             }
         }

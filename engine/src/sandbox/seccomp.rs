@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
 };
 
 /// Syscalls a judged program never needs and must not have.
@@ -104,8 +103,7 @@ pub fn filters() -> &'static Result<Filters, String> {
 }
 
 fn build() -> Result<Filters, String> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
-        DENIED.iter().map(|&nr| (nr, Vec::new())).collect();
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED.iter().map(|&nr| (nr, Vec::new())).collect();
     let clone_rules = NAMESPACE_FLAGS
         .iter()
         .map(|&flag| {
@@ -115,20 +113,12 @@ fn build() -> Result<Filters, String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     rules.insert(libc::SYS_clone, clone_rules);
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        TargetArch::x86_64,
-    )
-    .map_err(|e| format!("building seccomp filter: {e}"))?;
-    let deny: BpfProgram = filter
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| format!("compiling seccomp filter: {e}"))?;
-    let deny = deny
-        .iter()
-        .map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k })
-        .collect();
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), TargetArch::x86_64)
+            .map_err(|e| format!("building seccomp filter: {e}"))?;
+    let deny: BpfProgram =
+        filter.try_into().map_err(|e: seccompiler::BackendError| format!("compiling seccomp filter: {e}"))?;
+    let deny = deny.iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
     Ok(Filters { deny, abi_and_clone3: abi_and_clone3_program() })
 }
 

@@ -36,10 +36,7 @@ impl Slot {
     /// Claims the lowest free slot, starting the search at `hint` so
     /// concurrent workers of one process rarely contend for the same lock.
     pub fn claim(hint: u32) -> Result<Slot, SlotError> {
-        fs::create_dir_all(SLOT_DIR).map_err(|source| SlotError::Dir {
-            dir: SLOT_DIR.into(),
-            source,
-        })?;
+        fs::create_dir_all(SLOT_DIR).map_err(|source| SlotError::Dir { dir: SLOT_DIR.into(), source })?;
         for offset in 0..SLOT_COUNT {
             let index = (hint + offset) % SLOT_COUNT;
             let path: PathBuf = [SLOT_DIR, &index.to_string()].iter().collect();

@@ -94,7 +94,8 @@ struct KernelSigaction {
 pub fn set_signal_mask(block_all: bool) {
     let mask: u64 = if block_all { !0 } else { 0 };
     // SAFETY: rt_sigprocmask reads an 8-byte mask.
-    let _ = unsafe { syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as usize, &mask as *const u64 as usize, 0, 8]) };
+    let _ =
+        unsafe { syscall(libc::SYS_rt_sigprocmask, &[libc::SIG_SETMASK as usize, &mask as *const u64 as usize, 0, 8]) };
 }
 
 /// Resets every signal to its default action. Handlers reset

@@ -107,7 +107,9 @@ fn collect(pid: i32, status: &OwnedFd, plan: &MountPlan) -> Result<SlotNamespace
     }
     match report {
         [0, _] => {}
-        [-1, err] => return Err(format!("setting the sandbox hostname: {}", std::io::Error::from_raw_os_error(err as i32))),
+        [-1, err] => {
+            return Err(format!("setting the sandbox hostname: {}", std::io::Error::from_raw_os_error(err as i32)))
+        }
         [step, err] => {
             return Err(format!(
                 "building the sandbox root: {}: {}",

@@ -133,11 +133,19 @@ impl Metrics {
         }
         counter(&mut out, "judge_submission_errors_total", "Submissions whose grading ended in an error, by fault.");
         let _ = writeln!(out, "judge_submission_errors_total{{fault=\"caller\"}} {}", self.errors_caller.load(Relaxed));
-        let _ = writeln!(out, "judge_submission_errors_total{{fault=\"judge\"}} {}", self.errors_internal.load(Relaxed));
-        counter(&mut out, "judge_submissions_rejected_total", "Submissions refused before queueing, by reason.");
         let _ =
-            writeln!(out, "judge_submissions_rejected_total{{reason=\"queue_full\"}} {}", self.rejected_queue_full.load(Relaxed));
-        counter(&mut out, "judge_sandbox_failures_total", "Internal errors: IE verdicts, grader panics, failed self-checks.");
+            writeln!(out, "judge_submission_errors_total{{fault=\"judge\"}} {}", self.errors_internal.load(Relaxed));
+        counter(&mut out, "judge_submissions_rejected_total", "Submissions refused before queueing, by reason.");
+        let _ = writeln!(
+            out,
+            "judge_submissions_rejected_total{{reason=\"queue_full\"}} {}",
+            self.rejected_queue_full.load(Relaxed)
+        );
+        counter(
+            &mut out,
+            "judge_sandbox_failures_total",
+            "Internal errors: IE verdicts, grader panics, failed self-checks.",
+        );
         let _ = writeln!(out, "judge_sandbox_failures_total {}", self.sandbox_failures.load(Relaxed));
         counter(&mut out, "judge_http_responses_total", "HTTP responses by status class.");
         for (class, count) in STATUS_CLASSES.iter().zip(&self.http) {
@@ -145,11 +153,21 @@ impl Metrics {
         }
 
         gauge(&mut out, "judge_queue_depth", "Submissions waiting for a worker.", self.queue_depth.load(Relaxed));
-        gauge(&mut out, "judge_queue_capacity", "Submissions that may wait before new ones get 503.", self.queue_capacity as i64);
+        gauge(
+            &mut out,
+            "judge_queue_capacity",
+            "Submissions that may wait before new ones get 503.",
+            self.queue_capacity as i64,
+        );
         gauge(&mut out, "judge_workers", "Size of the worker pool.", self.workers as i64);
         gauge(&mut out, "judge_workers_busy", "Workers grading a submission now.", self.busy_workers.load(Relaxed));
         gauge(&mut out, "judge_results_stored", "Submissions held in the result store.", results_stored as i64);
-        gauge(&mut out, "judge_sandbox_healthy", "1 when the start-up sandbox self-check passed.", self.healthy.load(Relaxed));
+        gauge(
+            &mut out,
+            "judge_sandbox_healthy",
+            "1 when the start-up sandbox self-check passed.",
+            self.healthy.load(Relaxed),
+        );
 
         self.compile_duration.render(&mut out, "judge_compile_duration_seconds", "Compile step duration.");
         self.run_duration.render(&mut out, "judge_run_duration_seconds", "Elapsed time of one test run.");

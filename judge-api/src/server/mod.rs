@@ -33,9 +33,7 @@ use tracing::{error, info, warn};
 use crate::Failure;
 
 /// Inline tests' limits when the request gives none.
-pub const DEFAULT_TIME_LIMIT: f64 = 1.0;
-pub const DEFAULT_MEMORY_MIB: u64 = 256;
-pub const DEFAULT_OUTPUT_MIB: u64 = 64;
+pub use engine::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 /// Where `--problems` points by default (relative to the working directory).
 const DEFAULT_PROBLEMS: &str = "testdata/problems";
 
@@ -183,7 +181,9 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
     let token = read_token(&args)?;
 
     let languages = match &args.languages {
-        Some(dir) => Languages::from_dir(dir).map_err(|e| Failure::usage(format!("--languages {}: {e}", dir.display())))?,
+        Some(dir) => {
+            Languages::from_dir(dir).map_err(|e| Failure::usage(format!("--languages {}: {e}", dir.display())))?
+        }
         None => Languages::embedded().map_err(|e| Failure::internal(format!("built-in language definitions: {e}")))?,
     };
     let language_list = languages.list();
@@ -217,8 +217,9 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
 }
 
 async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.map_err(|e| Failure::internal(format!("cannot listen on {listen}: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Failure::internal(format!("cannot listen on {listen}: {e}")))?;
     let address = listener.local_addr().map_err(|e| Failure::internal(format!("listening socket: {e}")))?;
 
     let workers = queue::start_workers(&app);
@@ -339,16 +340,25 @@ fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
         return Err(Failure::usage(format!("--max-body-mib must be between 1 and 1024, got {}", args.max_body_mib)));
     }
     if args.max_source_kib == 0 || args.max_source_kib > 1024 * 1024 {
-        return Err(Failure::usage(format!("--max-source-kib must be between 1 and 1048576, got {}", args.max_source_kib)));
+        return Err(Failure::usage(format!(
+            "--max-source-kib must be between 1 and 1048576, got {}",
+            args.max_source_kib
+        )));
     }
     if args.max_tests == 0 {
         return Err(Failure::usage("--max-tests must be at least 1"));
     }
     if !args.max_time_limit.is_finite() || args.max_time_limit <= 0.0 || args.max_time_limit > 3600.0 {
-        return Err(Failure::usage(format!("--max-time-limit must be above 0 and at most 3600, got {}", args.max_time_limit)));
+        return Err(Failure::usage(format!(
+            "--max-time-limit must be above 0 and at most 3600, got {}",
+            args.max_time_limit
+        )));
     }
     if args.max_memory_mib == 0 || args.max_memory_mib > 1 << 20 {
-        return Err(Failure::usage(format!("--max-memory-mib must be between 1 and 1048576, got {}", args.max_memory_mib)));
+        return Err(Failure::usage(format!(
+            "--max-memory-mib must be between 1 and 1048576, got {}",
+            args.max_memory_mib
+        )));
     }
     if args.retention_secs == 0 {
         return Err(Failure::usage("--retention-secs must be at least 1"));

@@ -39,7 +39,11 @@ pub struct Queue {
 impl Queue {
     pub fn new(capacity: usize) -> Queue {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
-        Queue { sender: Mutex::new(Some(sender)), receiver: Mutex::new(Some(receiver)), draining: AtomicBool::new(false) }
+        Queue {
+            sender: Mutex::new(Some(sender)),
+            receiver: Mutex::new(Some(receiver)),
+            draining: AtomicBool::new(false),
+        }
     }
 
     /// Queues a job, or says why not: full (503 with Retry-After) or
@@ -122,7 +126,10 @@ async fn worker(index: usize, app: Arc<App>, receiver: Arc<tokio::sync::Mutex<mp
         let nobody_waits = job.waiter.as_ref().is_none_or(|w| w.is_closed());
         if app.queue.is_draining() && nobody_waits {
             info!(id = %job.id, "dropped unrun at shutdown");
-            app.store.finish(&job.id, State::Failed(ApiError::unavailable("the server shut down before grading this", None)));
+            app.store.finish(
+                &job.id,
+                State::Failed(ApiError::unavailable("the server shut down before grading this", None)),
+            );
             continue;
         }
         let id = job.id.clone();
@@ -195,7 +202,9 @@ async fn run_job(app: Arc<App>, job: Job) {
             let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
             app.metrics.grading_error(true);
             error!(id = %id, language = %language, problem = problem_label, grade_ms = elapsed.as_millis() as u64, "grading panicked: {detail}");
-            State::Failed(ApiError::internal(format!("internal error: the grader failed ({detail}); this is the judge's fault")))
+            State::Failed(ApiError::internal(format!(
+                "internal error: the grader failed ({detail}); this is the judge's fault"
+            )))
         }
     };
     app.store.finish(&id, state.clone());
@@ -222,7 +231,9 @@ fn grade_error(error: GradeError, problem_name: Option<&str>) -> ApiError {
             warn!(problem = name, "problem package cannot be graded: {error}");
             ApiError::internal(format!("problem {name:?} cannot be graded here: {error}"))
         }
-        (GradeError::Internal(_), _) => ApiError::internal(format!("internal error: {error}; this is the judge's fault")),
+        (GradeError::Internal(_), _) => {
+            ApiError::internal(format!("internal error: {error}; this is the judge's fault"))
+        }
         (GradeError::UnknownLanguage(..) | GradeError::Unavailable(..) | GradeError::Problem(_), _) => {
             ApiError::bad_request(error.to_string())
         }
@@ -308,7 +319,9 @@ mod tests {
             1,
             4,
             Box::new(|_, submission, _, _| match submission.language.as_str() {
-                _ if submission.source.starts_with(b"pkg") => Err(GradeError::Problem("validator does not build".into())),
+                _ if submission.source.starts_with(b"pkg") => {
+                    Err(GradeError::Problem("validator does not build".into()))
+                }
                 _ => Err(GradeError::UnknownLanguage("cobol".into(), "c".into())),
             }),
         );

@@ -114,7 +114,10 @@ fn body_error(app: &App, rejection: BytesRejection) -> ApiError {
 
 async fn submit_inner(app: Arc<App>, body: &[u8]) -> Result<Response, ApiError> {
     if let Health::Failed(reason) = app.health() {
-        return Err(ApiError::unavailable(format!("the sandbox self-check failed, so nothing can be graded: {reason}"), None));
+        return Err(ApiError::unavailable(
+            format!("the sandbox self-check failed, so nothing can be graded: {reason}"),
+            None,
+        ));
     }
     let checked = submit::parse(&app, body)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -181,9 +184,11 @@ fn render(id: &str, language: &str, state: &JobState) -> Response {
         }))
         .into_response(),
         JobState::Done(result) => Json(Finished { id, status: "done", result }).into_response(),
-        JobState::Failed(error) => {
-            error.clone().into_response_with(&[("id", json!(id)), ("status", json!("done")), ("language", json!(language))])
-        }
+        JobState::Failed(error) => error.clone().into_response_with(&[
+            ("id", json!(id)),
+            ("status", json!("done")),
+            ("language", json!(language)),
+        ]),
     }
 }
 
@@ -223,8 +228,12 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
             "queue_depth": app.metrics.queue_depth.load(std::sync::atomic::Ordering::Relaxed),
         }))
         .into_response(),
-        Health::Pending => ApiError::unavailable("the sandbox self-check has not finished yet", Some(1)).into_response(),
-        Health::Failed(reason) => ApiError::unavailable(format!("the sandbox self-check failed: {reason}"), None).into_response(),
+        Health::Pending => {
+            ApiError::unavailable("the sandbox self-check has not finished yet", Some(1)).into_response()
+        }
+        Health::Failed(reason) => {
+            ApiError::unavailable(format!("the sandbox self-check failed: {reason}"), None).into_response()
+        }
     }
 }
 

@@ -14,7 +14,10 @@ use super::error::ApiError;
 #[derive(Clone, Debug)]
 pub enum State {
     Queued,
-    Running { done: usize, total: usize },
+    Running {
+        done: usize,
+        total: usize,
+    },
     Done(Arc<GradeResult>),
     /// Grading failed: the caller's mistake (4xx) or the judge's fault (5xx).
     Failed(ApiError),
@@ -62,7 +65,9 @@ impl Store {
             let Some((_, oldest)) = inner.finished.pop_front() else { break };
             inner.map.remove(&oldest);
         }
-        inner.map.insert(id.to_string(), Entry { language: language.to_string(), state: State::Queued, finished: None });
+        inner
+            .map
+            .insert(id.to_string(), Entry { language: language.to_string(), state: State::Queued, finished: None });
     }
 
     /// Removes an entry that never got into the queue.

@@ -69,7 +69,11 @@ const SWITCH_FLAGS: [&str; 2] = ["case_sensitive", "space_change_sensitive"];
 
 pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     let request: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
-        let what = if e.is_syntax() || e.is_eof() { "the body is not valid JSON" } else { "the body does not fit the submission schema" };
+        let what = if e.is_syntax() || e.is_eof() {
+            "the body is not valid JSON"
+        } else {
+            "the body does not fit the submission schema"
+        };
         ApiError::bad_request(format!("{what}: {e}"))
     })?;
 
@@ -88,7 +92,9 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     let (problem_name, problem, options) = match (request.problem, request.tests) {
         (Some(_), Some(_)) => return Err(ApiError::bad_request("give either \"problem\" or \"tests\", not both")),
         (None, None) => {
-            return Err(ApiError::bad_request("missing \"problem\" (a problem name, see GET /problems) or inline \"tests\""))
+            return Err(ApiError::bad_request(
+                "missing \"problem\" (a problem name, see GET /problems) or inline \"tests\"",
+            ))
         }
         (Some(name), None) => {
             if request.limits.is_some() || request.validator.is_some() {
@@ -250,8 +256,10 @@ mod tests {
 
     #[test]
     fn validator_flags_from_an_object_or_a_list() {
-        let flags = validator_flags(Some(json!({"case_sensitive": true, "space_change_sensitive": false, "float_tolerance": 0.001})))
-            .unwrap();
+        let flags = validator_flags(Some(
+            json!({"case_sensitive": true, "space_change_sensitive": false, "float_tolerance": 0.001}),
+        ))
+        .unwrap();
         assert_eq!(flags, ["case_sensitive", "float_tolerance", "0.001"]);
         let flags = validator_flags(Some(json!(["float_relative_tolerance", "1e-6", "case_sensitive"]))).unwrap();
         assert_eq!(flags, ["float_relative_tolerance", "0.000001", "case_sensitive"]);
