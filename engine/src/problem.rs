@@ -5,7 +5,7 @@
 //! - `problem.yaml` (optional; missing means all defaults). The format is "legacy" unless
 //!   `problem_format_version` names another version (e.g. `2023-07-draft`), which selects
 //!   the 2023-07 reading of `type` and of scoring. Keys are read from a
-//!   `serde_yaml::Value` so errors name the file and the key; unknown keys are ignored.
+//!   `serde_yaml_ng::Value` so errors name the file and the key; unknown keys are ignored.
 //!   - `type`: a string or a list of `pass-fail`, `scoring`, `interactive` (the 2023-07
 //!     values are accepted in legacy packages too; `multi-pass` and `submit-answer` are
 //!     refused).
@@ -46,7 +46,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 use crate::sandbox::Input;
 use crate::Verdict;
@@ -236,7 +236,7 @@ fn read_yaml(path: &Path) -> Result<Option<Value>, ProblemError> {
         Err(e) => return Err(io_err(path)(e)),
     };
     let value: Value =
-        serde_yaml::from_str(&text).map_err(|e| invalid(format!("{}: invalid YAML: {e}", path.display())))?;
+        serde_yaml_ng::from_str(&text).map_err(|e| invalid(format!("{}: invalid YAML: {e}", path.display())))?;
     match value {
         Value::Null => Ok(Some(Value::Mapping(Default::default()))),
         Value::Mapping(_) => Ok(Some(value)),
