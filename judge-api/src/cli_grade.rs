@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 use engine::grade::{GradeError, GradeOptions, GradeResult, Grader, Submission};
 use engine::language::Languages;
-use engine::problem::Problem;
+use engine::problem::{Problem, MAX_LIMIT_MIB};
 use engine::verify::{self, Checked, Report};
 use engine::Verdict;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -129,8 +129,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Failure> {
         }
     }
     if let Some(m) = args.memory_limit {
-        if m == 0 || m > 1 << 20 {
-            return Err(Failure::usage(format!("--memory-limit must be between 1 and 1048576 MiB, got {m}")));
+        if m == 0 || m > MAX_LIMIT_MIB {
+            return Err(Failure::usage(format!("--memory-limit must be between 1 and {MAX_LIMIT_MIB} MiB, got {m}")));
         }
     }
     let grader = Grader::new(load_languages(&args.languages)?);
@@ -251,6 +251,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     let mut reports = Vec::new();
     for problem in &problems {
         let report = verify::verify_problem(&grader, problem, &observer).map_err(|e| match e {
+            // The judge's own fault, not the package's.
             verify::VerifyError::Grade { source: GradeError::Internal(m), file } => {
                 Failure::internal(format!("{}: {m}", file.display()))
             }

@@ -43,7 +43,7 @@
 //! groups (`accept_if_any_accepted`, ...), `.files` directories, per-test `args`,
 //! `include/`, input validators, submissions given as directories.
 //!
-//! Layout of this module: [`model`] the package model, `yaml` key lookups with
+//! Layout of this module: `model` the package model, `yaml` key lookups with
 //! file-and-key errors, `load` the steps of [`Problem::load`], `testdata` the walk of
 //! `data/`, `output_validator` where the validator program is, `score` scoring.
 
@@ -153,7 +153,7 @@ impl Problem {
         })
     }
 
-    /// Files under submissions/<kind>/ as (kind, path), sorted.
+    /// Files under `submissions/<kind>/` as (kind, path), sorted.
     pub fn submissions(&self) -> Result<Vec<(String, PathBuf)>, ProblemError> {
         let Some(dir) = &self.dir else { return Ok(Vec::new()) };
         let root = dir.join("submissions");
