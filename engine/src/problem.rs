@@ -44,11 +44,10 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde_yaml::Value;
 
-use crate::sandbox::Input;
 use crate::Verdict;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,24 +84,9 @@ pub struct TestCase {
     pub answer: TestData,
     /// Effective output validator flags for this test (problem + testdata.yaml).
     pub validator_flags: Vec<String>,
-    /// The input as a sealed memfd, made on first use and shared by every
-    /// run (and every clone of the problem) after that.
-    pub stdin_cache: Arc<OnceLock<Input>>,
 }
 
 impl TestCase {
-    /// The input, sealed in a memfd once and reused by every run.
-    pub fn stdin(&self) -> std::io::Result<Input> {
-        if let Some(input) = self.stdin_cache.get() {
-            return Ok(input.clone());
-        }
-        let input = match &self.input {
-            TestData::File(path) => Input::from_file(path)?,
-            TestData::Bytes(bytes) => Input::from_bytes(bytes)?,
-        };
-        Ok(self.stdin_cache.get_or_init(|| input).clone())
-    }
-
     /// Whether the test belongs to `data/sample` (or a subgroup of it).
     pub fn is_sample(&self) -> bool {
         self.group == "sample" || self.group.starts_with("sample/")
@@ -488,7 +472,6 @@ impl Loader<'_> {
                 input: TestData::File(path),
                 answer,
                 validator_flags,
-                stdin_cache: Arc::default(),
             });
         }
         Ok(())
@@ -796,7 +779,6 @@ impl Problem {
                 input: TestData::Bytes(Arc::new(input)),
                 answer: TestData::Bytes(Arc::new(answer)),
                 validator_flags: validator_flags.clone(),
-                stdin_cache: Arc::default(),
             })
             .collect();
         Problem {
