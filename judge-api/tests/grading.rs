@@ -331,3 +331,16 @@ int main(int argc, char **argv) {
     }
     assert_eq!(result["verdict"], "AC");
 }
+
+/// A Java class name too long for a file name is the submission's fault.
+#[test]
+fn a_java_class_name_too_long_for_a_file_is_ce() {
+    let scratch = Scratch::new("longclass");
+    let class = "L".repeat(300);
+    let source =
+        scratch.file("Long.java", &format!("public class {class} {{ public static void main(String[] a) {{}} }}\n"));
+    let result = grade_json(&problems().join("aplusb"), &source, &[]);
+    assert_eq!(result["verdict"], "CE", "{result}");
+    let output = result["compile"]["output"].as_str().unwrap();
+    assert!(output.contains("shorter class name"), "{output}");
+}
