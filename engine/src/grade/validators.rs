@@ -4,8 +4,11 @@
 //! so a slow validator compile never holds up submissions that need another
 //! validator. A validator that cannot be built because of the package (no
 //! source, a compile error) is kept as such; a failure the judge caused is
-//! not kept, so the next submission builds again.
+//! not kept, so the next submission builds again. Validators are kept by
+//! path and by what their files look like on disk, so a package replaced in
+//! place gets its new validator built.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,8 +25,30 @@ const VALIDATOR_LANGUAGES: [&str; 7] = ["cpp", "c", "python3", "java", "rust", "
 /// A built validator, or why the package's validator cannot be built.
 pub(crate) type Validator = Result<Arc<Program>, String>;
 
+/// A validator's path and, per file in it, (inode, size, modification time).
+type ValidatorKey = (PathBuf, Vec<(u64, u64, i64, i64)>);
+
 pub(crate) struct ValidatorCache {
-    built: moka::sync::Cache<PathBuf, Validator>,
+    built: moka::sync::Cache<ValidatorKey, Validator>,
+}
+
+/// What the validator's files look like now; unreadable files are left out
+/// (the build reports them).
+fn fingerprint(path: &Path) -> Vec<(u64, u64, i64, i64)> {
+    let stamp = |meta: std::fs::Metadata| (meta.ino(), meta.len(), meta.mtime(), meta.mtime_nsec());
+    let Ok(meta) = std::fs::metadata(path) else { return Vec::new() };
+    if !meta.is_dir() {
+        return vec![stamp(meta)];
+    }
+    let mut stamps: Vec<_> = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok()?.metadata().ok())
+        .map(stamp)
+        .collect();
+    stamps.push(stamp(meta));
+    stamps.sort_unstable();
+    stamps
 }
 
 impl Default for ValidatorCache {
@@ -36,7 +61,8 @@ impl ValidatorCache {
     /// The validator at `path`, built with `build` when not kept yet. `build`'s
     /// outer `Err` is the judge's failure: returned, not kept.
     pub fn get(&self, path: &Path, build: impl FnOnce() -> Result<Validator, String>) -> Result<Validator, String> {
-        self.built.try_get_with(path.to_path_buf(), build).map_err(|e| e.as_ref().clone())
+        let key = (path.to_path_buf(), fingerprint(path));
+        self.built.try_get_with(key, build).map_err(|e| e.as_ref().clone())
     }
 }
 
@@ -155,6 +181,26 @@ mod tests {
         assert_eq!(builds.load(Ordering::SeqCst), 2, "the judge's failure was not kept");
         let kept = cache.get(Path::new("/pkg/a"), || panic!("a package failure must be kept"));
         assert_eq!(kept.unwrap().unwrap_err(), "validator does not compile");
+    }
+
+    #[test]
+    fn a_validator_changed_on_disk_is_built_again() {
+        let dir = std::env::temp_dir().join(format!("judge-validator-change-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join("check.c");
+        std::fs::write(&source, "int main(void){return 42;}\n").unwrap();
+        let cache = ValidatorCache::default();
+        let builds = AtomicUsize::new(0);
+        let build = || {
+            builds.fetch_add(1, Ordering::SeqCst);
+            Ok(Err("stand-in".to_string()))
+        };
+        cache.get(&dir, build).unwrap().unwrap_err();
+        cache.get(&dir, build).unwrap().unwrap_err();
+        std::fs::write(&source, "int main(void){return 43;}\n/* longer */\n").unwrap();
+        cache.get(&dir, build).unwrap().unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
     }
 
     #[test]
