@@ -404,6 +404,10 @@ mod tests {
         assert_eq!(Language::class_name("class Only{}"), "Only");
         assert_eq!(Language::class_name("// nothing"), "Main");
         assert_eq!(Language::class_name("public class Generic<T> extends Object {}"), "Generic");
+        let java = Languages::embedded().unwrap();
+        let java = java.get("java").unwrap();
+        assert_eq!(java.source_name("public class Foo {}"), "Foo.java");
+        assert!(java.run_command("public class Foo {}", 256).contains(&"-Xmx256m".to_string()));
     }
 
     #[test]
@@ -420,10 +424,6 @@ mod tests {
         assert_eq!(Language::class_name("public class Ok {} /* open"), "Ok");
         assert_eq!(Language::class_name("class Ok { String s = \"open"), "Ok");
         assert_eq!(Language::class_name("\"\"\"\\"), "Main");
-        let java = Languages::embedded().unwrap();
-        let java = java.get("java").unwrap();
-        assert_eq!(java.source_name("public class Foo {}"), "Foo.java");
-        assert!(java.run_command("public class Foo {}", 256).contains(&"-Xmx256m".to_string()));
     }
 
     #[test]
