@@ -58,6 +58,32 @@ fn default_processes() -> u64 {
     64
 }
 
+/// Memory and output limits a language file may give, in MiB (up to 1 TiB,
+/// so that bytes never overflow).
+const LIMIT_MIB: std::ops::RangeInclusive<u64> = 1..=1 << 20;
+/// Compile times a language file may give, in seconds.
+const LIMIT_SECONDS: f64 = 3600.0;
+
+impl CompileLimits {
+    /// Refuses values that cannot be turned into sandbox limits.
+    fn check(&self) -> Result<(), String> {
+        for (key, seconds) in [("cpu", self.cpu), ("wall", self.wall)] {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= LIMIT_SECONDS) {
+                return Err(format!("{key}: must be more than 0 and at most {LIMIT_SECONDS} seconds, got {seconds}"));
+            }
+        }
+        for (key, mib) in [("memory_mib", self.memory_mib), ("output_mib", self.output_mib)] {
+            if !LIMIT_MIB.contains(&mib) {
+                return Err(format!("{key}: must be {} to {} MiB, got {mib}", LIMIT_MIB.start(), LIMIT_MIB.end()));
+            }
+        }
+        if self.processes == 0 {
+            return Err("processes: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for CompileLimits {
     fn default() -> Self {
         CompileLimits {
@@ -118,9 +144,13 @@ impl Language {
         if lang.compile.as_ref().is_some_and(|c| c.is_empty()) {
             return Err(format!("{file}: compile: the command is empty"));
         }
+        if lang.version.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err(format!("{file}: version: the command is empty"));
+        }
         if lang.source.contains('/') || lang.source.is_empty() {
             return Err(format!("{file}: source: must be a plain file name"));
         }
+        lang.compile_limits.check().map_err(|e| format!("{file}: compile_limits.{e}"))?;
         Ok(lang)
     }
 
@@ -135,14 +165,17 @@ impl Language {
     }
 
     /// The class name Java needs: the first `public class X` (or any
-    /// `class X`), else `Main`.
+    /// `class X`), else `Main`. Comments and string, text-block and char
+    /// literals are skipped, and so is `X.class`.
     pub fn class_name(source: &str) -> String {
-        let tokens: Vec<&str> =
-            source.split(|c: char| c.is_whitespace() || c == '{').filter(|t| !t.is_empty()).collect();
+        let code = java_code_only(source);
+        let tokens = java_words(&code);
         let after_class = |want_public: bool| {
-            tokens.windows(2).enumerate().find_map(|(i, w)| {
-                let public = tokens[..i].iter().rev().take(3).any(|t| *t == "public");
-                (w[0] == "class" && (!want_public || public) && is_identifier(w[1])).then(|| w[1].to_string())
+            tokens.windows(2).enumerate().find_map(|(i, pair)| {
+                let [(word, after_dot), (name, _)] = pair else { return None };
+                let public = tokens[..i].iter().rev().take(3).any(|(t, _)| *t == "public");
+                (*word == "class" && !after_dot && (!want_public || public) && is_identifier(name))
+                    .then(|| name.to_string())
             })
         };
         after_class(true).or_else(|| after_class(false)).unwrap_or_else(|| "Main".into())
@@ -200,7 +233,8 @@ impl Language {
     /// compile command itself when there is no version command.
     pub fn identity(&self) -> String {
         let from_version = self.version.as_ref().and_then(|cmd| {
-            let out = std::process::Command::new(&cmd[0]).args(&cmd[1..]).output().ok()?;
+            let (program, args) = cmd.split_first()?;
+            let out = std::process::Command::new(program).args(args).output().ok()?;
             Some(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
         });
         format!("{}|{:?}|{:?}|{}", self.id, self.compile, self.run, from_version.unwrap_or_default())
@@ -220,6 +254,71 @@ fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+/// Java source with every comment and string, text-block and char literal
+/// replaced by a space, so that words inside them are not read as code.
+fn java_code_only(source: &str) -> String {
+    let chars: Vec<char> = source.chars().collect();
+    let at = |i: usize, text: &str| text.chars().enumerate().all(|(k, c)| chars.get(i + k) == Some(&c));
+    let mut code = String::with_capacity(source.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if at(i, "//") {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if at(i, "/*") {
+            i += 2;
+            while i < chars.len() && !at(i, "*/") {
+                i += 1;
+            }
+            i += 2;
+        } else if at(i, "\"\"\"") {
+            i += 3;
+            while i < chars.len() && !at(i, "\"\"\"") {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 3;
+        } else if chars[i] == '"' || chars[i] == '\'' {
+            let quote = chars[i];
+            i += 1;
+            while i < chars.len() && chars[i] != quote && chars[i] != '\n' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else {
+            code.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        code.push(' ');
+    }
+    code
+}
+
+/// The words (identifier-like runs) of Java code, each with whether a `.`
+/// comes right before it (as in `Foo.class`).
+fn java_words(code: &str) -> Vec<(&str, bool)> {
+    let is_word_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut words = Vec::new();
+    let mut last_symbol = None;
+    let mut start = None;
+    for (i, c) in code.char_indices().chain(std::iter::once((code.len(), ' '))) {
+        match (is_word_char(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                words.push((&code[s..i], last_symbol == Some('.')));
+                start = None;
+                last_symbol = None;
+            }
+            _ => {}
+        }
+        if !is_word_char(c) && !c.is_whitespace() {
+            last_symbol = Some(c);
+        }
+    }
+    words
 }
 
 /// All known languages, in id order.
@@ -304,10 +403,27 @@ mod tests {
         assert_eq!(Language::class_name("class A {}\npublic final class B{}"), "B");
         assert_eq!(Language::class_name("class Only{}"), "Only");
         assert_eq!(Language::class_name("// nothing"), "Main");
+        assert_eq!(Language::class_name("public class Generic<T> extends Object {}"), "Generic");
         let java = Languages::embedded().unwrap();
         let java = java.get("java").unwrap();
         assert_eq!(java.source_name("public class Foo {}"), "Foo.java");
         assert!(java.run_command("public class Foo {}", 256).contains(&"-Xmx256m".to_string()));
+    }
+
+    #[test]
+    fn java_class_name_skips_comments_literals_and_class_literals() {
+        assert_eq!(Language::class_name("// public class Foo\npublic class Bar {}"), "Bar");
+        assert_eq!(Language::class_name("/* class Bar */ class Real {}"), "Real");
+        assert_eq!(Language::class_name("/** public class Doc\n * end */\npublic class Real {}"), "Real");
+        assert_eq!(Language::class_name("class A { String s = \"public class Fake {\"; }"), "A");
+        assert_eq!(Language::class_name("class A { String s = \"\\\" public class Fake\"; }"), "A");
+        assert_eq!(Language::class_name("class A { char q = '\"'; String s = \"public class Fake\"; }"), "A");
+        assert_eq!(Language::class_name("class A { String t = \"\"\"\n  public class Fake\n  \"\"\"; }"), "A");
+        assert_eq!(Language::class_name("interface I { Class<?> c = I.class; }\nclass Real {}"), "Real");
+        // Unterminated comments and strings end the source without a panic.
+        assert_eq!(Language::class_name("public class Ok {} /* open"), "Ok");
+        assert_eq!(Language::class_name("class Ok { String s = \"open"), "Ok");
+        assert_eq!(Language::class_name("\"\"\"\\"), "Main");
     }
 
     #[test]
@@ -316,5 +432,29 @@ mod tests {
         assert!(err.contains("x.toml: run"), "{err}");
         let err = Language::parse("y.toml", "id = 'x'").unwrap_err();
         assert!(err.starts_with("y.toml"), "{err}");
+    }
+
+    const MINIMAL: &str = "id = 'x'\nname = 'X'\nextensions = ['x']\nsource = 'a.x'\nrun = ['/bin/true']\n";
+
+    #[test]
+    fn an_empty_version_command_is_a_load_error_not_a_panic() {
+        let err = Language::parse("v.toml", &format!("{MINIMAL}version = []\n")).unwrap_err();
+        assert_eq!(err, "v.toml: version: the command is empty");
+        let fine = Language::parse("v.toml", &format!("{MINIMAL}version = ['/bin/true']\n")).unwrap();
+        assert!(fine.identity().starts_with("x|"));
+    }
+
+    #[test]
+    fn compile_limits_out_of_range_are_load_errors() {
+        let with = |limits: &str| Language::parse("l.toml", &format!("{MINIMAL}[compile_limits]\n{limits}\n"));
+        let err = with("memory_mib = 18014398509481984").unwrap_err();
+        assert!(err.starts_with("l.toml: compile_limits.memory_mib: must be 1 to 1048576 MiB"), "{err}");
+        assert!(with("memory_mib = 0").unwrap_err().contains("memory_mib"));
+        assert!(with("output_mib = 1048577").unwrap_err().contains("l.toml: compile_limits.output_mib"));
+        assert!(with("cpu = -1.0").unwrap_err().contains("l.toml: compile_limits.cpu"));
+        assert!(with("wall = 1e300").unwrap_err().contains("l.toml: compile_limits.wall"));
+        assert!(with("processes = 0").unwrap_err().contains("processes"));
+        let fine = with("memory_mib = 1048576").unwrap();
+        assert_eq!(fine.compile_limits().memory, 1 << 40);
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use engine::grade::{GradeError, GradeOptions, GradeResult, Grader, Submission};
+use engine::grade::{Fault, GradeError, GradeOptions, GradeResult, Grader, Submission};
 use engine::language::Languages;
 use engine::problem::{Problem, MAX_LIMIT_MIB};
 use engine::verify::{self, Checked, Report};
@@ -78,9 +78,9 @@ fn load_problem(dir: &Path) -> Result<Problem, Failure> {
 }
 
 fn grade_error(e: GradeError) -> Failure {
-    match e {
-        GradeError::Internal(m) => Failure::internal(m),
-        other => Failure::usage(other.to_string()),
+    match e.fault() {
+        Fault::Judge => Failure::internal(e.to_string()),
+        Fault::Caller | Fault::Package => Failure::usage(e.to_string()),
     }
 }
 

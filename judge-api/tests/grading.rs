@@ -286,3 +286,61 @@ fn warm_sandboxes_keep_nothing_of_one_run_for_the_next() {
         assert_eq!(test["verdict"], "AC", "a run saw leftovers of an earlier one: {test}");
     }
 }
+
+/// A custom output validator gets each test's input and answer on a tmpfs of
+/// its own that is gone after the test: 12 tests of 10 MiB input and answer
+/// do not fill up anything, whatever the problem's output limit.
+#[test]
+fn custom_validator_runs_release_each_tests_files() {
+    let scratch = Scratch::new("bigdata");
+    let package = scratch.0.join("bigdata");
+    scratch.file("bigdata/problem.yaml", "name: Big data\nvalidation: custom\nlimits:\n  output: 8\n");
+    let padding = " ".repeat(10 << 20);
+    for i in 1..=12 {
+        scratch.file(&format!("bigdata/data/secret/{i:02}.in"), &format!("{i}\n{padding}"));
+        scratch.file(&format!("bigdata/data/secret/{i:02}.ans"), &format!("{i}\n{padding}"));
+    }
+    // Accepts when the team's number is the answer's and both files arrived whole.
+    scratch.file(
+        "bigdata/output_validators/check/check.c",
+        r#"#include <stdio.h>
+static long size(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f || fseek(f, 0, SEEK_END)) return -1;
+    return ftell(f);
+}
+int main(int argc, char **argv) {
+    if (argc < 4) return 1;
+    long want = 10L << 20;
+    if (size(argv[1]) < want || size(argv[2]) < want) return 2;
+    FILE *answer = fopen(argv[2], "r");
+    long expected, got;
+    if (!answer || fscanf(answer, "%ld", &expected) != 1) return 3;
+    if (scanf("%ld", &got) != 1 || got != expected) return 43;
+    return 42;
+}
+"#,
+    );
+    let solution =
+        scratch.file("echo.c", "#include <stdio.h>\nint main(void){long n;scanf(\"%ld\",&n);printf(\"%ld\\n\",n);}\n");
+    let result = grade_json(&package, &solution, &["--all"]);
+    let tests = result["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 12, "{result}");
+    for test in tests {
+        assert_eq!(test["verdict"], "AC", "{test}");
+    }
+    assert_eq!(result["verdict"], "AC");
+}
+
+/// A Java class name too long for a file name is the submission's fault.
+#[test]
+fn a_java_class_name_too_long_for_a_file_is_ce() {
+    let scratch = Scratch::new("longclass");
+    let class = "L".repeat(300);
+    let source =
+        scratch.file("Long.java", &format!("public class {class} {{ public static void main(String[] a) {{}} }}\n"));
+    let result = grade_json(&problems().join("aplusb"), &source, &[]);
+    assert_eq!(result["verdict"], "CE", "{result}");
+    let output = result["compile"]["output"].as_str().unwrap();
+    assert!(output.contains("shorter class name"), "{output}");
+}

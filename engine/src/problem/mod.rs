@@ -131,7 +131,6 @@ impl Problem {
                 answer: TestData::Bytes(Arc::new(answer)),
                 validator_flags: validator_flags.clone(),
                 default_flags: default_flags.clone(),
-                stdin_cache: Arc::default(),
             })
             .collect();
         Ok(Problem {

@@ -1,9 +1,8 @@
 //! The package model: what a loaded problem is, independent of how it was read.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use crate::sandbox::Input;
 use crate::validate;
 
 /// Test data: a file of the package, or bytes given inline.
@@ -36,26 +35,9 @@ pub struct TestCase {
     /// The same flags parsed once at load time for the default validator. Left at
     /// the default (and unused) when the problem has a custom validator.
     pub default_flags: validate::Flags,
-    // moves to the grader (helper grade)
-    /// The input as a sealed memfd, made on first use and shared by every
-    /// run (and every clone of the problem) after that.
-    pub stdin_cache: Arc<OnceLock<Input>>,
 }
 
 impl TestCase {
-    // moves to the grader (helper grade)
-    /// The input, sealed in a memfd once and reused by every run.
-    pub fn stdin(&self) -> std::io::Result<Input> {
-        if let Some(input) = self.stdin_cache.get() {
-            return Ok(input.clone());
-        }
-        let input = match &self.input {
-            TestData::File(path) => Input::from_file(path)?,
-            TestData::Bytes(bytes) => Input::from_bytes(bytes)?,
-        };
-        Ok(self.stdin_cache.get_or_init(|| input).clone())
-    }
-
     /// Whether the test belongs to `data/sample` (or a subgroup of it).
     pub fn is_sample(&self) -> bool {
         self.group == "sample" || self.group.starts_with("sample/")

@@ -157,7 +157,6 @@ impl Loader<'_> {
                 answer,
                 validator_flags,
                 default_flags,
-                stdin_cache: Arc::default(),
             });
         }
         Ok(())

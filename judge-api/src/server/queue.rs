@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use engine::grade::{GradeError, GradeOptions, GradeResult, Submission};
+use engine::grade::{Fault, GradeError, GradeOptions, GradeResult, Submission};
 use engine::problem::Problem;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -223,20 +223,20 @@ fn record(app: &App, result: &GradeResult) {
     }
 }
 
-/// The caller's mistakes are 400; the engine's internal errors and a problem
-/// package of the server's own that cannot be graded are the judge's (500).
+/// Each grading error maps by whose fault it is (`GradeError::fault`): the
+/// caller's 400, the package's 422 (the request was fine, the package it
+/// names or carries cannot be graded), the judge's 500.
 fn grade_error(error: GradeError, problem_name: Option<&str>) -> ApiError {
-    match (&error, problem_name) {
-        (GradeError::Problem(_), Some(name)) => {
-            warn!(problem = name, "problem package cannot be graded: {error}");
-            ApiError::internal(format!("problem {name:?} cannot be graded here: {error}"))
+    match error.fault() {
+        Fault::Caller => ApiError::bad_request(error.to_string()),
+        Fault::Package => {
+            if let Some(name) = problem_name {
+                warn!(problem = name, "problem package cannot be graded: {error}");
+            }
+            let package = problem_name.map(|name| format!("problem {name:?}")).unwrap_or("the problem".into());
+            ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("{package} cannot be graded: {error}"))
         }
-        (GradeError::Internal(_), _) => {
-            ApiError::internal(format!("internal error: {error}; this is the judge's fault"))
-        }
-        (GradeError::UnknownLanguage(..) | GradeError::Unavailable(..) | GradeError::Problem(_), _) => {
-            ApiError::bad_request(error.to_string())
-        }
+        Fault::Judge => ApiError::internal(format!("internal error: {error}; this is the judge's fault")),
     }
 }
 
@@ -315,7 +315,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn grading_errors_are_the_callers_unless_the_package_is_ours() {
+    async fn grading_errors_map_to_whose_fault_they_are() {
         let app = App::for_tests(
             1,
             4,
@@ -335,7 +335,7 @@ mod tests {
         named.submission.source = b"pkg".to_vec();
         app.queue.submit(&app, named).unwrap();
         let State::Failed(error) = outcome.unwrap().await.unwrap() else { panic!() };
-        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(error.message.contains("sum"), "{}", error.message);
     }
 

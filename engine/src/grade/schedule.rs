@@ -1,0 +1,144 @@
+//! Running a submission's tests: several at once, each in its own sandbox,
+//! each output checked by the problem's validator.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::build::Program;
+use super::inputs::InputCache;
+use super::TestResult;
+use crate::problem::{Problem, TestCase};
+use crate::sandbox::{Limits, RunResult, RunStatus, Stdio};
+use crate::validate::{self, custom, interactive};
+use crate::Verdict;
+
+/// What every test of one submission shares.
+pub(crate) struct TestPlan<'a> {
+    pub problem: &'a Problem,
+    pub program: &'a Program,
+    pub limits: &'a Limits,
+    /// The package's output validator; `None` for the default one.
+    pub validator: Option<&'a Program>,
+    pub inputs: &'a InputCache,
+}
+
+/// Runs the tests on up to `threads` threads, launching them in order. With
+/// `stop_early`, nothing after the first failure is launched and results end
+/// at the first failure, exactly as a sequential run.
+pub(crate) fn run_tests(
+    plan: &TestPlan,
+    threads: usize,
+    stop_early: bool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<TestResult> {
+    let tests = &plan.problem.tests;
+    let total = tests.len();
+    let next = AtomicUsize::new(0);
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let finished = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<TestResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    let worker = || loop {
+        let index = next.fetch_add(1, Ordering::SeqCst);
+        if index >= total || (stop_early && index > first_failure.load(Ordering::SeqCst)) {
+            break;
+        }
+        let outcome = run_test(plan, &tests[index]);
+        if outcome.verdict != Verdict::AC {
+            first_failure.fetch_min(index, Ordering::SeqCst);
+        }
+        *slots[index].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        progress(finished.fetch_add(1, Ordering::SeqCst) + 1, total);
+    };
+    let threads = threads.min(total).max(1);
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    let cut = if stop_early { first_failure.load(Ordering::SeqCst).saturating_add(1).min(total) } else { total };
+    slots.into_iter().take(cut).filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
+}
+
+fn test_result(test: &TestCase, verdict: Verdict, run: &RunResult, feedback: Option<String>) -> TestResult {
+    TestResult {
+        name: test.name.clone(),
+        verdict,
+        time_ms: run.time_ms,
+        wall_ms: run.wall_ms,
+        memory_kb: run.memory_kb,
+        exit_code: run.exit_code,
+        signal: run.signal.clone(),
+        feedback,
+    }
+}
+
+/// An IE for a test: the judge could not run or check it.
+fn internal(test: &TestCase, message: String) -> TestResult {
+    test_result(test, Verdict::IE, &RunResult::internal_error(""), Some(message))
+}
+
+fn status_verdict(status: RunStatus) -> Verdict {
+    match status {
+        RunStatus::Ok => Verdict::AC,
+        RunStatus::Tle => Verdict::TLE,
+        RunStatus::Mle => Verdict::MLE,
+        RunStatus::Ole => Verdict::OLE,
+        RunStatus::Re => Verdict::RE,
+        RunStatus::Ie => Verdict::IE,
+    }
+}
+
+fn run_test(plan: &TestPlan, test: &TestCase) -> TestResult {
+    if plan.problem.interactive {
+        return run_interactive(plan, test);
+    }
+    let stdin = match plan.inputs.get(&test.input) {
+        Ok(i) => i,
+        Err(e) => return internal(test, format!("preparing input of {}: {e}", test.name)),
+    };
+    let run = plan.program.command(plan.limits.clone()).stdin(Stdio::Input(stdin)).run();
+    if run.status != RunStatus::Ok {
+        let feedback = (run.status == RunStatus::Ie).then(|| run.message.clone().unwrap_or_default());
+        return test_result(test, status_verdict(run.status), &run, feedback);
+    }
+    let answer = match test.answer.read() {
+        Ok(bytes) => bytes,
+        Err(e) => return internal(test, format!("reading answer of {}: {e}", test.name)),
+    };
+    let Some(validator) = plan.validator else {
+        return match validate::compare(&answer, &run.stdout, &test.default_flags) {
+            validate::Outcome::Accepted => test_result(test, Verdict::AC, &run, None),
+            validate::Outcome::WrongAnswer(why) => test_result(test, Verdict::WA, &run, Some(why)),
+        };
+    };
+    let team_output = match crate::sandbox::Input::from_bytes(&run.stdout) {
+        Ok(i) => i,
+        Err(e) => return internal(test, format!("preparing output of {} for the validator: {e}", test.name)),
+    };
+    let input = match test.input.read() {
+        Ok(bytes) => bytes,
+        Err(e) => return internal(test, format!("reading input of {}: {e}", test.name)),
+    };
+    let command = validator.command(custom::validator_limits(plan.limits));
+    match custom::run(command, &input, &answer, &test.validator_flags, Stdio::Input(team_output), Stdio::Capture) {
+        Ok(judged) => test_result(test, judged.verdict, &run, judged.feedback),
+        Err(e) => internal(test, format!("{}: {e}", test.name)),
+    }
+}
+
+fn run_interactive(plan: &TestPlan, test: &TestCase) -> TestResult {
+    let Some(validator) = plan.validator else {
+        return internal(test, "interactive problem without an output validator".into());
+    };
+    let (input, answer) = match (test.input.read(), test.answer.read()) {
+        (Ok(input), Ok(answer)) => (input, answer),
+        (Err(e), _) | (_, Err(e)) => return internal(test, format!("reading data of {}: {e}", test.name)),
+    };
+    let submission = plan.program.command(plan.limits.clone());
+    let validator = validator.command(custom::validator_limits(plan.limits));
+    match interactive::run(submission, validator, &input, &answer, &test.validator_flags) {
+        Ok(exchange) => test_result(test, exchange.verdict, &exchange.run, exchange.feedback),
+        Err(e) => internal(test, format!("{}: {e}", test.name)),
+    }
+}
