@@ -987,24 +987,17 @@ impl<'a> Tree<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A scratch problem package, removed on drop.
     struct Pkg {
-        root: PathBuf,
+        root: tempfile::TempDir,
         dir: PathBuf,
     }
 
     impl Pkg {
         fn new(name: &str) -> Pkg {
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-            let root = std::env::temp_dir().join(format!(
-                "judge-problem-test-{}-{}-{nanos}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
-            let dir = root.join(name);
+            let root = tempfile::Builder::new().prefix("judge-problem-test-").tempdir().unwrap();
+            let dir = root.path().join(name);
             std::fs::create_dir_all(&dir).unwrap();
             Pkg { root, dir }
         }
@@ -1034,12 +1027,6 @@ mod tests {
                 Ok(_) => panic!("expected an error"),
                 Err(e) => e.to_string(),
             }
-        }
-    }
-
-    impl Drop for Pkg {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.root);
         }
     }
 
@@ -1174,7 +1161,7 @@ mod tests {
         let pkg = Pkg::new("real-dir");
         pkg.file("data/secret/1.in", "").file("problem.yaml", "type: interactive\n");
         pkg.file("output_validator/v.py", "").file("output_validator/lib.py", "");
-        let link = pkg.root.join("alias");
+        let link = pkg.root.path().join("alias");
         std::os::unix::fs::symlink(&pkg.dir, &link).unwrap();
         let p = Problem::load(&link).unwrap();
         assert_eq!(p.name, "alias");

@@ -8,14 +8,13 @@
 //! asserted).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tempfile::TempDir;
 
 const AC: &str = "#include <stdio.h>\nint main(){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}";
 const WA: &str = "#include <stdio.h>\nint main(){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b+1);}";
@@ -28,32 +27,19 @@ const SECRET_MARKER: &str = "SOURCE_MUST_NOT_BE_LOGGED_7f3a";
 // ---------------------------------------------------------------------------
 // Fixtures
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// A fresh directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("judge-server-test-{label}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn temp_dir(label: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("judge-server-test-{label}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("creating a temp dir for {label}: {e}"))
 }
 
 /// A problems directory with one legacy-layout package, `sum` (a + b):
 /// one sample and two secret tests, 1 s, 128 MiB.
 fn problems_dir() -> TempDir {
-    let dir = TempDir::new("problems");
-    let sum = dir.0.join("sum");
+    let dir = temp_dir("problems");
+    let sum = dir.path().join("sum");
     let write = |path: &str, text: &str| {
         let path = sum.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -68,7 +54,7 @@ fn problems_dir() -> TempDir {
     write("data/secret/2.in", "-5 5\n");
     write("data/secret/2.ans", "0\n");
     // Not a package: ignored.
-    std::fs::create_dir_all(dir.0.join("notes")).unwrap();
+    std::fs::create_dir_all(dir.path().join("notes")).unwrap();
     dir
 }
 
@@ -115,7 +101,7 @@ impl Server {
             .arg("mkdir -p /run/judge/work && mount -t tmpfs -o mode=0755 judge-test /run/judge/work && exec \"$0\" \"$@\"")
             .arg(env!("CARGO_BIN_EXE_judge"))
             .args(["serve", "--listen", "127.0.0.1:0", "--problems"])
-            .arg(&problems.0)
+            .arg(problems.path())
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
