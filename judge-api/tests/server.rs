@@ -442,6 +442,20 @@ async fn openapi_document_matches_the_routes() {
     ];
     served.sort();
     assert_eq!(documented, served);
+    // The result schema is the engine's, with the contract's fields (CONTRACT.md, "Result object").
+    let schemas = &doc.json["components"]["schemas"];
+    let contract = ["language", "verdict", "score", "time_ms", "memory_kb", "compile", "tests"];
+    assert_eq!(schemas["GradeResult"]["required"], json!(contract), "{}", schemas["GradeResult"]);
+    for field in contract {
+        assert!(schemas["GradeResult"]["properties"].get(field).is_some(), "GradeResult lacks {field}");
+    }
+    let test_fields = ["name", "verdict", "time_ms", "wall_ms", "memory_kb", "exit_code", "signal"];
+    assert_eq!(schemas["TestResult"]["required"], json!(test_fields), "{}", schemas["TestResult"]);
+    assert_eq!(schemas["CompileInfo"]["required"], json!(["ok", "output", "time_ms"]));
+    let finished = schemas["Finished"].to_string();
+    assert!(finished.contains("#/components/schemas/GradeResult"), "{finished}");
+    let submit_ok = &doc.json["paths"]["/submit"]["post"]["responses"]["200"];
+    assert!(submit_ok.to_string().contains("#/components/schemas/Finished"), "{submit_ok}");
     // Every schema reference resolves.
     let text = doc.text.clone();
     for reference in text.split("\"$ref\":\"").skip(1) {
