@@ -3,7 +3,7 @@
 //! --mount-proc` so nothing it runs can touch the host's processes; killed
 //! when the test ends (`Server`'s Drop).
 //!
-//! Every endpoint of CONTRACT.md, every error of issue 4, shutdown, and a
+//! Every endpoint of the HTTP API (README.md), every error of issue 4, shutdown, and a
 //! bounded load test (200 submissions at 32 concurrent; timing printed, not
 //! asserted).
 
@@ -442,7 +442,7 @@ async fn openapi_document_matches_the_routes() {
     ];
     served.sort();
     assert_eq!(documented, served);
-    // The result schema is the engine's, with the contract's fields (CONTRACT.md, "Result object").
+    // The result schema is the engine's, with the fields of the result object in README.md.
     let schemas = &doc.json["components"]["schemas"];
     let contract = ["language", "verdict", "score", "time_ms", "memory_kb", "compile", "tests"];
     assert_eq!(schemas["GradeResult"]["required"], json!(contract), "{}", schemas["GradeResult"]);

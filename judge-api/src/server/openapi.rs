@@ -255,7 +255,7 @@ fn fill_in_limits(schemas: &mut Value, config: &Config) {
 mod tests {
     use super::*;
 
-    /// The fields of the contract's result object (CONTRACT.md, "Result object").
+    /// The fields of the result object the API promises (README.md, "Use it from a frontend").
     #[test]
     fn grade_result_schema_has_the_contract_fields() {
         let doc = serde_json::to_value(Document::openapi()).unwrap();
