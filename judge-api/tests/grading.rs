@@ -38,34 +38,29 @@ fn judge(args: &[&str]) -> Out {
     }
 }
 
-struct Scratch(PathBuf);
+/// A fresh directory, removed on drop.
+struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     fn new(label: &str) -> Scratch {
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "judge-grading-{label}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Scratch(path)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("judge-grading-{label}-"))
+            .tempdir()
+            .unwrap_or_else(|e| panic!("creating a temp dir for {label}: {e}"));
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 
     fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
+        let path = self.path().join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap();
         }
         std::fs::write(&path, text).unwrap();
         path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -85,7 +80,7 @@ fn grade_json(problem: &Path, source: &Path, extra: &[&str]) -> Value {
 
 /// Language definitions like the built-in ones, with tight compile limits.
 fn tight_languages(scratch: &Scratch) -> PathBuf {
-    let dir = scratch.0.join("languages");
+    let dir = scratch.path().join("languages");
     std::fs::create_dir_all(&dir).unwrap();
     for lang in ["c", "cpp"] {
         let text = std::fs::read_to_string(repo().join(format!("languages/{lang}.toml"))).unwrap();
@@ -237,17 +232,17 @@ fn malformed_packages_get_errors_naming_file_and_key() {
     scratch.file("p1/data/secret/1.in", "1 2\n");
     scratch.file("p1/data/secret/1.ans", "3\n");
     let source = scratch.file("sol.c", "int main(void){return 0;}\n");
-    let out = judge(&["grade", &scratch.0.join("p1").display().to_string(), &source.display().to_string()]);
+    let out = judge(&["grade", &scratch.path().join("p1").display().to_string(), &source.display().to_string()]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("problem.yaml") && out.stderr.contains("limits.memory"), "{}", out.stderr);
 
     scratch.file("p2/problem.yaml", "name: y\n");
     scratch.file("p2/data/secret/1.in", "1 2\n");
-    let out = judge(&["grade", &scratch.0.join("p2").display().to_string(), &source.display().to_string()]);
+    let out = judge(&["grade", &scratch.path().join("p2").display().to_string(), &source.display().to_string()]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("1.in") && out.stderr.contains(".ans"), "{}", out.stderr);
 
-    let out = judge(&["grade", &scratch.0.join("nope").display().to_string(), &source.display().to_string()]);
+    let out = judge(&["grade", &scratch.path().join("nope").display().to_string(), &source.display().to_string()]);
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
 
@@ -279,7 +274,7 @@ fn warm_sandboxes_keep_nothing_of_one_run_for_the_next() {
         scratch.file(&format!("p/data/secret/{i:02}.ans"), "clean\n");
     }
     let source = repo().join("judge-api/tests/hostile/leftovers.c");
-    let result = grade_json(&scratch.0.join("p"), &source, &["--all"]);
+    let result = grade_json(&scratch.path().join("p"), &source, &["--all"]);
     let tests = result["tests"].as_array().unwrap();
     assert_eq!(tests.len(), 8, "{result}");
     for test in tests {
@@ -293,7 +288,7 @@ fn warm_sandboxes_keep_nothing_of_one_run_for_the_next() {
 #[test]
 fn custom_validator_runs_release_each_tests_files() {
     let scratch = Scratch::new("bigdata");
-    let package = scratch.0.join("bigdata");
+    let package = scratch.0.path().join("bigdata");
     scratch.file("bigdata/problem.yaml", "name: Big data\nvalidation: custom\nlimits:\n  output: 8\n");
     let padding = " ".repeat(10 << 20);
     for i in 1..=12 {

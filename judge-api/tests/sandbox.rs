@@ -416,7 +416,7 @@ fn signals_start_at_their_defaults_and_unblocked() {
 #[test]
 fn stdin_is_a_sealed_read_only_input() {
     let prog = compile("stdin_write");
-    let input_dir = TempDir::new("stdin");
+    let input_dir = temp_dir("stdin");
     let input = input_dir.path().join("input.txt");
     std::fs::File::create(&input).unwrap().write_all(b"hello\n").unwrap();
     let _g = shared();
@@ -574,7 +574,7 @@ fn assert_one_line_error(outcome: &Outcome) {
 
 #[test]
 fn nonexistent_program_is_a_usage_error() {
-    let dir = TempDir::new("empty");
+    let dir = temp_dir("empty");
     let _g = shared();
     let outcome = Judge::new().dir(dir.path()).run(&["./no-such-program"]);
     assert_one_line_error(&outcome);
@@ -585,7 +585,7 @@ fn nonexistent_program_is_a_usage_error() {
 
 #[test]
 fn missing_or_unusable_dir_is_a_usage_error() {
-    let file_dir = TempDir::new("notadir");
+    let file_dir = temp_dir("notadir");
     let file = file_dir.path().join("file");
     std::fs::write(&file, "").unwrap();
     let _g = shared();

@@ -3,19 +3,18 @@
 //! --mount-proc` so nothing it runs can touch the host's processes; killed
 //! when the test ends (`Server`'s Drop).
 //!
-//! Every endpoint of CONTRACT.md, every error of issue 4, shutdown, and a
+//! Every endpoint of the HTTP API (README.md), every error of issue 4, shutdown, and a
 //! bounded load test (200 submissions at 32 concurrent; timing printed, not
 //! asserted).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tempfile::TempDir;
 
 const AC: &str = "#include <stdio.h>\nint main(){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}";
 const WA: &str = "#include <stdio.h>\nint main(){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b+1);}";
@@ -28,32 +27,19 @@ const SECRET_MARKER: &str = "SOURCE_MUST_NOT_BE_LOGGED_7f3a";
 // ---------------------------------------------------------------------------
 // Fixtures
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// A fresh directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> TempDir {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("judge-server-test-{label}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn temp_dir(label: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("judge-server-test-{label}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("creating a temp dir for {label}: {e}"))
 }
 
 /// A problems directory with one legacy-layout package, `sum` (a + b):
 /// one sample and two secret tests, 1 s, 128 MiB.
 fn problems_dir() -> TempDir {
-    let dir = TempDir::new("problems");
-    let sum = dir.0.join("sum");
+    let dir = temp_dir("problems");
+    let sum = dir.path().join("sum");
     let write = |path: &str, text: &str| {
         let path = sum.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -68,7 +54,7 @@ fn problems_dir() -> TempDir {
     write("data/secret/2.in", "-5 5\n");
     write("data/secret/2.ans", "0\n");
     // Not a package: ignored.
-    std::fs::create_dir_all(dir.0.join("notes")).unwrap();
+    std::fs::create_dir_all(dir.path().join("notes")).unwrap();
     dir
 }
 
@@ -115,7 +101,7 @@ impl Server {
             .arg("mkdir -p /run/judge/work && mount -t tmpfs -o mode=0755 judge-test /run/judge/work && exec \"$0\" \"$@\"")
             .arg(env!("CARGO_BIN_EXE_judge"))
             .args(["serve", "--listen", "127.0.0.1:0", "--problems"])
-            .arg(&problems.0)
+            .arg(problems.path())
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -456,6 +442,20 @@ async fn openapi_document_matches_the_routes() {
     ];
     served.sort();
     assert_eq!(documented, served);
+    // The result schema is the engine's, with the fields of the result object in README.md.
+    let schemas = &doc.json["components"]["schemas"];
+    let contract = ["language", "verdict", "score", "time_ms", "memory_kb", "compile", "tests"];
+    assert_eq!(schemas["GradeResult"]["required"], json!(contract), "{}", schemas["GradeResult"]);
+    for field in contract {
+        assert!(schemas["GradeResult"]["properties"].get(field).is_some(), "GradeResult lacks {field}");
+    }
+    let test_fields = ["name", "verdict", "time_ms", "wall_ms", "memory_kb", "exit_code", "signal"];
+    assert_eq!(schemas["TestResult"]["required"], json!(test_fields), "{}", schemas["TestResult"]);
+    assert_eq!(schemas["CompileInfo"]["required"], json!(["ok", "output", "time_ms"]));
+    let finished = schemas["Finished"].to_string();
+    assert!(finished.contains("#/components/schemas/GradeResult"), "{finished}");
+    let submit_ok = &doc.json["paths"]["/submit"]["post"]["responses"]["200"];
+    assert!(submit_ok.to_string().contains("#/components/schemas/Finished"), "{submit_ok}");
     // Every schema reference resolves.
     let text = doc.text.clone();
     for reference in text.split("\"$ref\":\"").skip(1) {

@@ -88,6 +88,7 @@ pub struct GradeOptions {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompileInfo {
     pub ok: bool,
     pub output: String,
@@ -95,19 +96,23 @@ pub struct CompileInfo {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestResult {
     pub name: String,
     pub verdict: Verdict,
     pub time_ms: u64,
     pub wall_ms: u64,
     pub memory_kb: u64,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub exit_code: Option<i32>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GradeResult {
     pub language: String,
     pub verdict: Verdict,

@@ -1,4 +1,4 @@
-//! `judge serve`: the HTTP API of CONTRACT.md on axum/tokio.
+//! `judge serve`: the HTTP API (README.md, "Use it from a frontend"; `GET /openapi.json`) on axum/tokio.
 //!
 //! - `mod.rs`: flags, start-up (languages, problems, self-check), shutdown;
 //! - `routes.rs`: the router and handlers; `submit.rs`: checking submissions;

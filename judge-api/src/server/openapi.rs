@@ -1,199 +1,284 @@
-//! `GET /openapi.json`: the OpenAPI 3.1 description of this server, with
-//! this server's limits filled in. Integration tests check that every path
-//! here answers and every route is here.
+//! `GET /openapi.json`: the OpenAPI 3.1 description of this server, generated
+//! by `utoipa` from the engine's result types and the request types in
+//! `submit.rs`, with this server's limits filled in at start. Integration
+//! tests check that every path here answers and every route is here.
 
+#![allow(dead_code)] // The body types below are described here, not built: routes.rs builds them.
+
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::{OpenApi, ToSchema};
 
+use engine::grade::GradeResult;
+
+use super::submit::SubmitRequest;
 use super::Config;
 
+/// Every error answer: 4xx for the caller's mistakes, 5xx for the judge's.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+struct ErrorBody {
+    error: String,
+    /// On a submission that could not be graded.
+    id: Option<String>,
+    status: Option<Done>,
+    language: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Done {
+    Done,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Waiting {
+    Queued,
+    Running,
+}
+
+/// `wait: false`: the submission is queued; poll `GET /submissions/{id}`.
+#[derive(Serialize, ToSchema)]
+struct Queued {
+    id: String,
+    /// Always `queued`.
+    status: Waiting,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Progress {
+    /// Tests finished.
+    done: usize,
+    total: usize,
+}
+
+/// A submission not graded yet.
+#[derive(Serialize, ToSchema)]
+struct Pending {
+    id: String,
+    status: Waiting,
+    language: String,
+    /// Only while running.
+    progress: Option<Progress>,
+}
+
+/// A graded submission: the engine's result with its id.
+#[derive(Serialize, ToSchema)]
+struct Finished {
+    id: String,
+    status: Done,
+    #[serde(flatten)]
+    result: GradeResult,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Submission {
+    Finished(Finished),
+    Pending(Pending),
+}
+
+#[derive(Serialize, ToSchema)]
+struct Language {
+    id: String,
+    name: String,
+    extensions: Vec<String>,
+    /// False when the toolchain is missing here.
+    available: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Problem {
+    name: String,
+    /// Number of tests.
+    tests: usize,
+    /// Seconds of CPU time per test.
+    time_limit: f64,
+    /// MiB.
+    memory: u64,
+    /// MiB.
+    output: Option<u64>,
+    interactive: Option<bool>,
+    scoring: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum OkStatus {
+    Ok,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Health {
+    status: OkStatus,
+    workers: Option<usize>,
+    queue_depth: Option<i64>,
+}
+
+/// Grade a submission against a named problem or inline tests.
+#[utoipa::path(post, path = "/submit", request_body = SubmitRequest, responses(
+    (status = 200, description = "wait: true: the finished submission", body = Finished),
+    (status = 202, description = "wait: false: queued; poll GET /submissions/{id}", body = Queued,
+        headers(("Location" = String, description = "/submissions/{id}"))),
+    (status = 400, description = "the request is wrong; the message says how", body = ErrorBody),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+    (status = 413, description = "a size limit was exceeded; the message names it", body = ErrorBody),
+    (status = 500, description = "the judge's fault", body = ErrorBody),
+    (status = 503, description = "queue full (Retry-After says when to try again), shutting down, \
+        or the sandbox self-check failed", body = ErrorBody,
+        headers(("Retry-After" = u64, description = "seconds"))),
+))]
+fn submit() {}
+
+/// A submission: queued, running (with progress) or done.
+#[utoipa::path(get, path = "/submissions/{id}", params(("id" = String, Path, description = "from POST /submit")),
+responses(
+    (status = 200, description = "the submission", body = Submission),
+    (status = 400, description = "done, but the submission could not be graded by the caller's fault \
+        (same body as POST /submit would have given, with id and status)", body = ErrorBody),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+    (status = 404, description = "unknown id, or the result expired", body = ErrorBody),
+    (status = 500, description = "the judge's fault", body = ErrorBody),
+))]
+fn submission() {}
+
+/// Languages this server knows.
+#[utoipa::path(get, path = "/languages", responses(
+    (status = 200, description = "languages", body = Vec<Language>),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+))]
+fn languages() {}
+
+/// Problem packages loaded from --problems at start.
+#[utoipa::path(get, path = "/problems", responses(
+    (status = 200, description = "problems", body = Vec<Problem>),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+))]
+fn problems() {}
+
+/// 200 once the sandbox self-check at start has passed; never needs a token.
+#[utoipa::path(get, path = "/healthz", responses(
+    (status = 200, description = "healthy", body = Health),
+    (status = 503, description = "self-check pending or failed", body = ErrorBody),
+))]
+fn healthz() {}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", responses(
+    (status = 200, description = "metrics", body = String, content_type = "text/plain"),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+))]
+fn metrics() {}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses(
+    (status = 200, description = "OpenAPI 3.1", body = Object),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+))]
+fn openapi_json() {}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "judge"),
+    paths(submit, submission, languages, problems, healthz, metrics, openapi_json),
+    components(schemas(ErrorBody, SubmitRequest, Queued, Pending, Finished, Language, Problem, Health))
+)]
+struct Document;
+
+/// The document with this server's limits and auth filled in.
 pub fn document(config: &Config) -> Value {
-    let error = json!({ "$ref": "#/components/responses/Error" });
-    let auth_error = json!({ "$ref": "#/components/responses/Unauthorized" });
-    let verdict = json!({ "type": "string", "enum": ["AC", "WA", "TLE", "MLE", "OLE", "RE", "CE", "IE"] });
-    let mut doc = json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "judge",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": format!(
-                "Online-judge code execution. {} workers, queue of {}; results kept {} s. \
-                 Every error is JSON {{\"error\": \"...\"}}: 4xx for the caller's mistakes, 5xx for the judge's.",
-                config.workers, config.queue, config.retention.as_secs()
-            ),
-        },
-        "paths": {
-            "/submit": { "post": {
-                "summary": "Grade a submission against a named problem or inline tests",
-                "requestBody": { "required": true, "content": { "application/json": {
-                    "schema": { "$ref": "#/components/schemas/SubmitRequest" } } } },
-                "responses": {
-                    "200": { "description": "wait: true: the finished submission",
-                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Result" } } } },
-                    "202": { "description": "wait: false: queued; poll GET /submissions/{id}",
-                             "headers": { "Location": { "schema": { "type": "string" } } },
-                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Queued" } } } },
-                    "400": error, "401": auth_error,
-                    "413": { "description": format!(
-                        "request body over {} bytes (--max-body-mib), source over {} bytes (--max-source-kib), \
-                         or more than {} tests (--max-tests); the message names the limit",
-                        config.max_body_bytes, config.max_source_bytes, config.max_tests),
-                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                    "500": error,
-                    "503": { "description": "queue full (Retry-After says when to try again), shutting down, or the sandbox self-check failed",
-                             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
-                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
-                }
-            } },
-            "/submissions/{id}": { "get": {
-                "summary": "A submission: queued, running (with progress) or done",
-                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
-                "responses": {
-                    "200": { "description": "the submission",
-                             "content": { "application/json": { "schema": { "oneOf": [
-                                 { "$ref": "#/components/schemas/Result" },
-                                 { "$ref": "#/components/schemas/Pending" } ] } } } },
-                    "400": { "description": "done, but the submission could not be graded by the caller's fault (same body as POST /submit would have given, with id and status)",
-                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                    "401": auth_error,
-                    "404": { "description": "unknown id, or the result expired",
-                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                    "500": error
-                }
-            } },
-            "/languages": { "get": {
-                "summary": "Languages this server knows",
-                "responses": {
-                    "200": { "description": "languages", "content": { "application/json": { "schema": {
-                        "type": "array", "items": { "$ref": "#/components/schemas/Language" } } } } },
-                    "401": auth_error
-                }
-            } },
-            "/problems": { "get": {
-                "summary": "Problem packages loaded from --problems at start",
-                "responses": {
-                    "200": { "description": "problems", "content": { "application/json": { "schema": {
-                        "type": "array", "items": { "$ref": "#/components/schemas/Problem" } } } } },
-                    "401": auth_error
-                }
-            } },
-            "/healthz": { "get": {
-                "summary": "200 once the sandbox self-check at start has passed; never needs a token",
-                "security": [],
-                "responses": {
-                    "200": { "description": "healthy", "content": { "application/json": { "schema": {
-                        "type": "object", "required": ["status"],
-                        "properties": { "status": { "const": "ok" }, "workers": { "type": "integer" },
-                                        "queue_depth": { "type": "integer" } } } } } },
-                    "503": { "description": "self-check pending or failed",
-                             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
-                }
-            } },
-            "/metrics": { "get": {
-                "summary": "Prometheus text format",
-                "responses": {
-                    "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
-                    "401": auth_error
-                }
-            } },
-            "/openapi.json": { "get": {
-                "summary": "This document",
-                "responses": {
-                    "200": { "description": "OpenAPI 3.1", "content": { "application/json": { "schema": { "type": "object" } } } },
-                    "401": auth_error
-                }
-            } }
-        },
-        "components": {
-            "responses": {
-                "Error": { "description": "error", "content": { "application/json": {
-                    "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "Unauthorized": { "description": "missing or wrong bearer token (only with --token)",
-                    "headers": { "WWW-Authenticate": { "schema": { "type": "string" } } },
-                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
-            },
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": {
-                    "error": { "type": "string" },
-                    "id": { "type": "string", "description": "on a submission that could not be graded" },
-                    "status": { "const": "done" } } },
-                "SubmitRequest": {
-                    "type": "object", "additionalProperties": false,
-                    "required": ["language", "source"],
-                    "description": "Exactly one of problem and tests.",
-                    "properties": {
-                        "language": { "type": "string", "description": "a language id from GET /languages" },
-                        "source": { "type": "string", "maxLength": config.max_source_bytes,
-                                    "description": format!("at most {} bytes", config.max_source_bytes) },
-                        "problem": { "type": "string", "description": "a name from GET /problems" },
-                        "tests": { "type": "array", "minItems": 1, "maxItems": config.max_tests, "items": {
-                            "type": "object", "additionalProperties": false, "required": ["input", "answer"],
-                            "properties": { "name": { "type": "string", "description": "default: 1, 2, ..." },
-                                            "input": { "type": "string" }, "answer": { "type": "string" } } } },
-                        "limits": { "type": "object", "additionalProperties": false, "properties": {
-                            "time_limit": { "type": "number", "exclusiveMinimum": 0, "maximum": config.max_time_limit,
-                                            "default": super::DEFAULT_TIME_LIMIT, "description": "CPU seconds per test" },
-                            "memory": { "type": "integer", "minimum": 1, "maximum": config.max_memory_mib,
-                                        "default": super::DEFAULT_MEMORY_MIB, "description": "MiB" },
-                            "output": { "type": "integer", "minimum": 1, "maximum": config.max_output_mib,
-                                        "default": super::DEFAULT_OUTPUT_MIB, "description": "MiB" } } },
-                        "validator": {
-                            "description": "default output validator flags, inline tests only",
-                            "oneOf": [
-                                { "type": "object", "additionalProperties": false, "properties": {
-                                    "case_sensitive": { "type": "boolean" },
-                                    "space_change_sensitive": { "type": "boolean" },
-                                    "float_tolerance": { "type": "number", "minimum": 0 },
-                                    "float_relative_tolerance": { "type": "number", "minimum": 0 },
-                                    "float_absolute_tolerance": { "type": "number", "minimum": 0 } } },
-                                { "type": "array", "items": { "type": "string" },
-                                  "description": "problem.yaml style, e.g. [\"float_tolerance\", \"1e-6\"]" } ] },
-                        "wait": { "type": "boolean", "default": true },
-                        "run_all": { "type": "boolean", "default": false,
-                                     "description": "run every test even after one fails" }
-                    }
-                },
-                "Queued": { "type": "object", "required": ["id", "status"], "properties": {
-                    "id": { "type": "string" }, "status": { "const": "queued" } } },
-                "Pending": { "type": "object", "required": ["id", "status", "language"], "properties": {
-                    "id": { "type": "string" }, "status": { "enum": ["queued", "running"] },
-                    "language": { "type": "string" },
-                    "progress": { "type": "object", "properties": {
-                        "done": { "type": "integer" }, "total": { "type": "integer" } } } } },
-                "Result": { "type": "object",
-                    "required": ["id", "status", "language", "verdict", "score", "time_ms", "memory_kb", "compile", "tests"],
-                    "properties": {
-                        "id": { "type": "string" }, "status": { "const": "done" },
-                        "language": { "type": "string" }, "verdict": verdict.clone(),
-                        "score": { "type": "number" },
-                        "time_ms": { "type": "integer", "description": "max CPU time over tests" },
-                        "memory_kb": { "type": "integer", "description": "max peak resident memory over tests" },
-                        "compile": { "type": "object", "required": ["ok", "output", "time_ms"], "properties": {
-                            "ok": { "type": "boolean" }, "output": { "type": "string" }, "time_ms": { "type": "integer" } } },
-                        "tests": { "type": "array", "items": { "type": "object",
-                            "required": ["name", "verdict", "time_ms", "wall_ms", "memory_kb", "exit_code", "signal"],
-                            "properties": {
-                                "name": { "type": "string" }, "verdict": verdict,
-                                "time_ms": { "type": "integer" }, "wall_ms": { "type": "integer" },
-                                "memory_kb": { "type": "integer" },
-                                "exit_code": { "type": ["integer", "null"] },
-                                "signal": { "type": ["string", "null"] },
-                                "feedback": { "type": "string" } } } } } },
-                "Language": { "type": "object", "required": ["id", "name", "extensions", "available"], "properties": {
-                    "id": { "type": "string" }, "name": { "type": "string" },
-                    "extensions": { "type": "array", "items": { "type": "string" } },
-                    "available": { "type": "boolean", "description": "false when the toolchain is missing here" } } },
-                "Problem": { "type": "object", "required": ["name", "tests", "time_limit", "memory"], "properties": {
-                    "name": { "type": "string" }, "tests": { "type": "integer" },
-                    "time_limit": { "type": "number", "description": "seconds" },
-                    "memory": { "type": "integer", "description": "MiB" },
-                    "output": { "type": "integer", "description": "MiB" },
-                    "interactive": { "type": "boolean" }, "scoring": { "type": "boolean" } } }
-            }
-        }
-    });
+    let mut doc = serde_json::to_value(Document::openapi()).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    doc["info"]["description"] = json!(format!(
+        "Online-judge code execution. {} workers, queue of {}; results kept {} s. \
+         Every error is JSON {{\"error\": \"...\"}}: 4xx for the caller's mistakes, 5xx for the judge's.",
+        config.workers,
+        config.queue,
+        config.retention.as_secs()
+    ));
+    doc["paths"]["/submit"]["post"]["responses"]["413"]["description"] = json!(format!(
+        "request body over {} bytes (--max-body-mib), source over {} bytes (--max-source-kib), \
+         or more than {} tests (--max-tests); the message names the limit",
+        config.max_body_bytes, config.max_source_bytes, config.max_tests
+    ));
+    fill_in_limits(&mut doc["components"]["schemas"], config);
+    doc["components"]["securitySchemes"] = json!({ "bearer": { "type": "http", "scheme": "bearer" } });
+    doc["paths"]["/healthz"]["get"]["security"] = json!([]);
     if config.auth {
         doc["security"] = json!([{ "bearer": [] }]);
     }
     doc
+}
+
+/// Bounds that come from flags, and what the derive cannot say about
+/// free-form fields.
+fn fill_in_limits(schemas: &mut Value, config: &Config) {
+    let request = &mut schemas["SubmitRequest"];
+    request["description"] = json!("Exactly one of problem and tests.");
+    let properties = &mut request["properties"];
+    properties["language"]["description"] = json!("a language id from GET /languages");
+    properties["problem"]["description"] = json!("a name from GET /problems");
+    properties["source"]["maxLength"] = json!(config.max_source_bytes);
+    properties["source"]["description"] = json!(format!("at most {} bytes", config.max_source_bytes));
+    properties["tests"]["minItems"] = json!(1);
+    properties["tests"]["maxItems"] = json!(config.max_tests);
+    properties["wait"]["default"] = json!(true);
+    properties["run_all"]["default"] = json!(false);
+    properties["run_all"]["description"] = json!("run every test even after one fails");
+    properties["validator"] = json!({
+        "description": "default output validator flags, inline tests only",
+        "oneOf": [
+            { "type": "object", "additionalProperties": false, "properties": {
+                "case_sensitive": { "type": "boolean" },
+                "space_change_sensitive": { "type": "boolean" },
+                "float_tolerance": { "type": "number", "minimum": 0 },
+                "float_relative_tolerance": { "type": "number", "minimum": 0 },
+                "float_absolute_tolerance": { "type": "number", "minimum": 0 } } },
+            { "type": "array", "items": { "type": "string" },
+              "description": "problem.yaml style, e.g. [\"float_tolerance\", \"1e-6\"]" },
+            { "type": "null" }
+        ]
+    });
+    let limits = &mut schemas["InlineLimits"]["properties"];
+    limits["time_limit"]["exclusiveMinimum"] = json!(0);
+    limits["time_limit"]["maximum"] = json!(config.max_time_limit);
+    limits["time_limit"]["default"] = json!(super::DEFAULT_TIME_LIMIT);
+    limits["memory"]["minimum"] = json!(1);
+    limits["memory"]["maximum"] = json!(config.max_memory_mib);
+    limits["memory"]["default"] = json!(super::DEFAULT_MEMORY_MIB);
+    limits["output"]["minimum"] = json!(1);
+    limits["output"]["maximum"] = json!(config.max_output_mib);
+    limits["output"]["default"] = json!(super::DEFAULT_OUTPUT_MIB);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields of the result object the API promises (README.md, "Use it from a frontend").
+    #[test]
+    fn grade_result_schema_has_the_contract_fields() {
+        let doc = serde_json::to_value(Document::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let fields = |name: &str| -> Vec<String> {
+            let properties = schemas[name]["properties"].as_object().unwrap_or_else(|| panic!("no schema {name}"));
+            let mut keys: Vec<String> = properties.keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        let required = |name: &str| -> Vec<String> {
+            serde_json::from_value(schemas[name]["required"].clone()).unwrap_or_default()
+        };
+        let result = ["language", "verdict", "score", "time_ms", "memory_kb", "compile", "tests"];
+        let mut sorted = result;
+        sorted.sort();
+        assert_eq!(fields("GradeResult"), sorted);
+        assert_eq!(required("GradeResult"), result);
+        let test = ["name", "verdict", "time_ms", "wall_ms", "memory_kb", "exit_code", "signal"];
+        assert_eq!(required("TestResult"), test);
+        assert!(fields("TestResult").contains(&"feedback".to_string()));
+        assert_eq!(required("CompileInfo"), ["ok", "output", "time_ms"]);
+        let verdicts: Vec<String> = serde_json::from_value(schemas["Verdict"]["enum"].clone()).unwrap();
+        assert_eq!(verdicts, ["AC", "WA", "TLE", "MLE", "OLE", "RE", "CE", "IE"]);
+    }
 }

@@ -17,6 +17,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use super::auth;
 use super::error::ApiError;
+use super::metrics;
 use super::openapi;
 use super::queue::{panic_message, Job};
 use super::store::{Entry, State as JobState};
@@ -239,7 +240,7 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let text = app.metrics.render(app.store.len());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
 
 async fn openapi_json(State(app): State<Arc<App>>) -> Response {

@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SubmitRequest {
+pub(super) struct SubmitRequest {
     language: String,
     source: String,
     #[serde(default)]
@@ -30,18 +30,18 @@ struct SubmitRequest {
     run_all: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct InlineTest {
+pub(super) struct InlineTest {
     #[serde(default)]
     name: Option<String>,
     input: String,
     answer: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct InlineLimits {
+pub(super) struct InlineLimits {
     /// Seconds of CPU time.
     #[serde(default)]
     time_limit: Option<f64>,

@@ -49,30 +49,16 @@ pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+pub use tempfile::TempDir;
+
 /// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    pub fn new(label: &str) -> TempDir {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("judge-test-{label}-{}-{n}-{}", std::process::id(), token()));
-        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+pub fn temp_dir(label: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("judge-test-{label}-"))
         // The sandboxed uid must be able to enter it and run what is inside.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        TempDir { path }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
+        .permissions(std::fs::Permissions::from_mode(0o755))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("creating a temp dir for {label}: {e}"))
 }
 
 /// A random-enough hex token for unique names and process markers.
@@ -94,7 +80,7 @@ pub fn hostile_dir() -> PathBuf {
 /// Compiles `tests/hostile/<name>.c` with the host's gcc into a fresh temp
 /// dir as `prog` (world-executable). Run it as `./prog` with `--dir`.
 pub fn compile(name: &str) -> TempDir {
-    let dir = TempDir::new(name);
+    let dir = temp_dir(name);
     let source = hostile_dir().join(format!("{name}.c"));
     let out = dir.path().join("prog");
     let output = Command::new("gcc")

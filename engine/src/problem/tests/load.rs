@@ -128,7 +128,7 @@ fn name_and_type_leniency() {
     let pkg = Pkg::new("real-dir");
     pkg.file("data/secret/1.in", "").file("problem.yaml", "type: interactive\n");
     pkg.file("output_validator/v.py", "").file("output_validator/lib.py", "");
-    let link = pkg.root.join("alias");
+    let link = pkg.root.path().join("alias");
     std::os::unix::fs::symlink(&pkg.dir, &link).unwrap();
     let p = Problem::load(&link).unwrap();
     assert_eq!(p.name, "alias");

@@ -8,24 +8,17 @@ use std::path::PathBuf;
 
 use super::{Problem, ProblemError};
 use crate::Verdict;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A scratch problem package, removed on drop.
 pub(super) struct Pkg {
-    pub(super) root: PathBuf,
+    pub(super) root: tempfile::TempDir,
     pub(super) dir: PathBuf,
 }
 
 impl Pkg {
     pub(super) fn new(name: &str) -> Pkg {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let root = std::env::temp_dir().join(format!(
-            "judge-problem-test-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let dir = root.join(name);
+        let root = tempfile::Builder::new().prefix("judge-problem-test-").tempdir().unwrap();
+        let dir = root.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         Pkg { root, dir }
     }
@@ -55,12 +48,6 @@ impl Pkg {
             Ok(_) => panic!("expected an error"),
             Err(e) => e.to_string(),
         }
-    }
-}
-
-impl Drop for Pkg {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
