@@ -14,16 +14,23 @@
 //! ```
 
 mod child;
+mod classify;
 mod command;
+mod error;
 mod input;
 mod monitor;
 mod mounts;
+mod namespaces;
+mod protocol;
 mod seccomp;
 mod slot;
+mod stack;
+mod supervisor;
 mod sys;
 mod warm;
 
 pub use command::{check_dir, Bind, Command, Limits, RunResult, RunStatus, Stdio, WORKDIR};
+pub use error::{Errno, SandboxError};
 pub use input::Input;
 pub use slot::{Slot, SlotError};
 pub use warm::warm_slots;
