@@ -34,6 +34,8 @@ pub enum SandboxError {
     /// Preparing a bind; the message names the path.
     #[error("{0}")]
     Bind(String),
+    #[error("planning the sandbox root: {0}")]
+    Skeleton(String),
     /// Compiling the seccomp filter; the message says so.
     #[error("{0}")]
     Seccomp(String),

@@ -5,6 +5,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use super::command::Limits;
 use super::error::SandboxError;
 use super::monitor::Monitor;
 use super::mounts::MountPlan;
@@ -47,7 +48,7 @@ pub struct Outcome {
 }
 
 /// Supervises the run of init `pid` until it ends or breaches `limits`.
-pub fn supervise(pid: i32, report_read: OwnedFd, limits: &super::Limits, mounts: &MountPlan) -> Outcome {
+pub fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan) -> Outcome {
     let mut outcome = Outcome::default();
     let mut reports = ReportReader { fd: report_read };
     if let Err(error) = await_ready(&mut reports, mounts) {

@@ -46,7 +46,7 @@ pub fn warm_slots() -> usize {
 
 fn skeleton() -> Result<&'static MountPlan, SandboxError> {
     static SKELETON: OnceLock<Result<MountPlan, String>> = OnceLock::new();
-    SKELETON.get_or_init(MountPlan::skeleton).as_ref().map_err(|e| SandboxError::Bind(e.clone()))
+    SKELETON.get_or_init(MountPlan::skeleton).as_ref().map_err(|e| SandboxError::Skeleton(e.clone()))
 }
 
 fn build() -> Result<SlotNamespaces, SandboxError> {
