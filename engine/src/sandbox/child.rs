@@ -86,7 +86,7 @@ pub fn keep_only(fds: &[i32]) -> bool {
 }
 
 /// The sandbox's PID 1. Never returns.
-pub fn init_main(plan: &ChildPlan) -> ! {
+fn init_main(plan: &ChildPlan) -> ! {
     // The judge's signal handlers are in the memory init shares; none of
     // them may run here. wait4 needs no SIGCHLD, and SIGKILL cannot be blocked.
     sys::set_signal_mask(true);
