@@ -105,7 +105,7 @@ fn init_main(plan: &ChildPlan) -> ! {
         setup_failed(SetupStep::Init(InitStep::CopyMountNamespace), err);
     }
     if let Err((step, err)) = plan.mounts.execute() {
-        setup_failed(SetupStep::Mount(step), err);
+        setup_failed(step, err);
     }
     // The namespace fds and detached binds are used up; keep only 0..=3.
     sys::close_from(FIRST_NAMESPACE_FD);

@@ -86,7 +86,7 @@ fn skeleton_helper(plan: &MountPlan, status_fd: i32, hold_fd: i32) -> ! {
     }
     let (status, hold) = (0, 1);
     let report = if let Err((step, err)) = plan.execute() {
-        WireReport::setup_failed(SetupStep::Mount(step), err)
+        WireReport::setup_failed(step, err)
     } else if let Err(err) = sys::sethostname(c"sandbox") {
         WireReport::setup_failed(SetupStep::Init(InitStep::SetHostname), err)
     } else {
