@@ -90,7 +90,7 @@ fn init_main(plan: &ChildPlan) -> ! {
     // The judge's signal handlers are in the memory init shares; none of
     // them may run here. wait4 needs no SIGCHLD, and SIGKILL cannot be blocked.
     sys::set_signal_mask(true);
-    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as usize);
+    let _ = sys::set_parent_death_signal(libc::SIGKILL);
     if !keep_only(plan.fds) {
         sys::exit(2);
     }
@@ -191,14 +191,14 @@ fn wait_for_program(pid: i32) -> ProgramEnd {
                     // The stop after exec: ask to be told of the exit.
                     options_set = true;
                     let options = (libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL) as usize;
-                    let _ = sys::ptrace(libc::PTRACE_SETOPTIONS, pid, options);
+                    let _ = sys::ptrace_set_options(pid, options);
                     0
                 } else if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
                     0
                 } else {
                     signal
                 };
-                let _ = sys::ptrace(libc::PTRACE_CONT, pid, deliver as usize);
+                let _ = sys::ptrace_cont(pid, deliver as usize);
             }
             Ok(p) if p as i32 == pid => break,
             Err(libc::EINTR) | Ok(_) => {}
@@ -239,7 +239,7 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     // Empty the bounding set; EINVAL marks the first capability this kernel
     // does not have. Anything else (EPERM without CAP_SETPCAP) is a failure.
     for cap in 0..=63usize {
-        match sys::prctl(libc::PR_CAPBSET_DROP, cap) {
+        match sys::drop_bounding_capability(cap) {
             Ok(_) => {}
             Err(libc::EINVAL) => break,
             Err(err) => fail(ExecStage::DropCapabilities, err),
@@ -247,7 +247,7 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     }
     // Let init trace this process, to read its peak memory at exit. Without
     // it (ptrace refused, as in some containers) only the samples measure.
-    let _ = sys::ptrace(libc::PTRACE_TRACEME, 0, 0);
+    let _ = sys::ptrace_traceme();
     // Raw syscalls, not libc's wrappers: those broadcast the change to every
     // thread libc believes exists (the judge's, whose memory this shares).
     if let Err(err) = sys::clear_groups() {
@@ -262,7 +262,7 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     if let Err(err) = sys::chdir(plan.cwd) {
         fail(ExecStage::Chdir, err);
     }
-    if let Err(err) = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1) {
+    if let Err(err) = sys::set_no_new_privs() {
         fail(ExecStage::NoNewPrivs, err);
     }
     for filter in plan.filters {

@@ -150,10 +150,22 @@ pub fn unshare(flags: libc::c_int) -> Result<(), i32> {
     ok(unsafe { syscall(libc::SYS_unshare, &[flags as usize]) })
 }
 
-/// `prctl` with integer arguments only (never an option that takes a pointer).
-pub fn prctl(option: libc::c_int, arg: usize) -> Result<(), i32> {
-    // SAFETY: the options used here (PDEATHSIG, CAPBSET_DROP, NO_NEW_PRIVS) read no memory.
-    ok(unsafe { syscall(libc::SYS_prctl, &[option as usize, arg, 0, 0, 0]) })
+/// Asks for `signal` when the parent dies.
+pub fn set_parent_death_signal(signal: i32) -> Result<(), i32> {
+    // SAFETY: PR_SET_PDEATHSIG takes an integer and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as usize, signal as usize]) })
+}
+
+/// Removes capability `cap` from the bounding set.
+pub fn drop_bounding_capability(cap: usize) -> Result<(), i32> {
+    // SAFETY: PR_CAPBSET_DROP takes an integer and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as usize, cap]) })
+}
+
+/// Sets `no_new_privs`, which seccomp filters need.
+pub fn set_no_new_privs() -> Result<(), i32> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integers and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0, 0]) })
 }
 
 pub fn kill(pid: i32, signal: i32) -> Result<(), i32> {
@@ -168,10 +180,22 @@ pub fn wait4(pid: i32, status: &mut i32, options: i32, usage: Option<&mut libc::
     unsafe { syscall(libc::SYS_wait4, &[pid as isize as usize, status as *mut i32 as usize, options as usize, usage]) }
 }
 
-/// `ptrace` requests whose `addr` and `data` are integers, not pointers.
-pub fn ptrace(request: libc::c_uint, pid: i32, data: usize) -> Result<(), i32> {
-    // SAFETY: TRACEME, CONT and SETOPTIONS read or write no memory of ours.
-    ok(unsafe { syscall(libc::SYS_ptrace, &[request as usize, pid as usize, 0, data]) })
+/// Lets the parent trace the calling process.
+pub fn ptrace_traceme() -> Result<(), i32> {
+    // SAFETY: PTRACE_TRACEME ignores its other arguments.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_TRACEME as usize, 0, 0, 0]) })
+}
+
+/// Sets the `PTRACE_O_*` options for tracee `pid`.
+pub fn ptrace_set_options(pid: i32, options: usize) -> Result<(), i32> {
+    // SAFETY: PTRACE_SETOPTIONS takes the options as an integer; no memory is read.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_SETOPTIONS as usize, pid as usize, 0, options]) })
+}
+
+/// Resumes stopped tracee `pid`, delivering `signal` (0: none).
+pub fn ptrace_cont(pid: i32, signal: usize) -> Result<(), i32> {
+    // SAFETY: PTRACE_CONT takes the signal as an integer; no memory is read.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_CONT as usize, pid as usize, 0, signal]) })
 }
 
 /// Resource usage of the reaped children of the calling process.

@@ -80,7 +80,7 @@ fn build() -> Result<SlotNamespaces, SandboxError> {
 /// The child that builds the skeleton in the new namespaces, reports, and
 /// stays alive until the judge holds them. Raw syscalls only (see child.rs).
 fn skeleton_helper(plan: &MountPlan, status_fd: i32, hold_fd: i32) -> ! {
-    let _ = sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as usize);
+    let _ = sys::set_parent_death_signal(libc::SIGKILL);
     if !child::keep_only(&[status_fd, hold_fd]) {
         sys::exit(2);
     }
