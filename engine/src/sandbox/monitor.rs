@@ -99,9 +99,7 @@ impl Monitor {
     fn pids(&self) -> Vec<i32> {
         use nix::fcntl::OFlag;
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let Ok(mut dir) =
-            nix::dir::Dir::openat(Some(self.proc_dir.as_raw_fd()), ".", flags, nix::sys::stat::Mode::empty())
-        else {
+        let Ok(mut dir) = nix::dir::Dir::openat(&self.proc_dir, ".", flags, nix::sys::stat::Mode::empty()) else {
             return Vec::new();
         };
         let mut pids: Vec<i32> = dir

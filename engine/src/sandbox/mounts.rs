@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use libc::c_ulong;
 
+use super::protocol::SetupStep;
 use super::sys;
 
 /// Host directory the new root is mounted on, inside the sandbox's private
@@ -345,11 +346,11 @@ impl MountPlan {
 
     /// Runs every step. Called between clone and exec: no allocation, raw
     /// syscalls only; returns the failing step and errno.
-    pub fn execute(&self) -> Result<(), (usize, i32)> {
+    pub fn execute(&self) -> Result<(), (SetupStep, i32)> {
         for (step, (op, _)) in self.ops.iter().enumerate() {
             // SAFETY: every pointer is a live NUL-terminated string of the plan.
             let result = unsafe { self.run_op(op) };
-            result.map_err(|err| (step, err))?;
+            result.map_err(|err| (SetupStep::Mount(step), err))?;
         }
         Ok(())
     }

@@ -146,8 +146,8 @@ fn abi_and_clone3_program() -> Vec<libc::sock_filter> {
 /// `no_new_privs` must already be set.
 pub fn install(program: &[libc::sock_filter]) -> Result<(), i32> {
     let prog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut _ };
-    // SAFETY: prog points at a live, well-formed BPF program.
     let args = [libc::SECCOMP_SET_MODE_FILTER as usize, 0, &prog as *const libc::sock_fprog as usize];
+    // SAFETY: prog points at a live, well-formed BPF program.
     super::sys::ok(unsafe { super::sys::syscall(libc::SYS_seccomp, &args) })
 }
 

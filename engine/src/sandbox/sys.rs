@@ -8,6 +8,7 @@
 //! seccomp filter.
 
 use std::arch::asm;
+use std::ffi::CStr;
 
 /// A syscall result: the return value, or the error number.
 pub type SysResult = Result<usize, i32>;
@@ -111,15 +112,155 @@ pub fn default_signal_actions() {
     }
 }
 
-/// The struct as a byte slice, for fixed-size messages on pipes.
-pub fn as_bytes<T: Copy>(value: &T) -> &[u8] {
-    // SAFETY: T is plain old data (Copy, repr(C) at the call sites).
-    unsafe { std::slice::from_raw_parts(value as *const T as *const u8, std::mem::size_of::<T>()) }
+/// Restores the flags of `fd` to close-on-exec.
+pub fn set_cloexec(fd: i32) -> Result<(), i32> {
+    // SAFETY: fcntl(F_SETFD) only changes a flag of the fd table.
+    ok(unsafe { syscall(libc::SYS_fcntl, &[fd as usize, libc::F_SETFD as usize, libc::FD_CLOEXEC as usize]) })
 }
 
-pub fn as_bytes_mut<T: Copy>(value: &mut T) -> &mut [u8] {
-    // SAFETY: as above; every bit pattern of the call sites' types is valid.
-    unsafe { std::slice::from_raw_parts_mut(value as *mut T as *mut u8, std::mem::size_of::<T>()) }
+/// A close-on-exec duplicate of `fd` numbered `min` or above.
+pub fn dup_above(fd: i32, min: usize) -> Result<i32, i32> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) only creates an fd.
+    unsafe { syscall(libc::SYS_fcntl, &[fd as usize, libc::F_DUPFD_CLOEXEC as usize, min]) }.map(|fd| fd as i32)
+}
+
+/// `fd` duplicated onto number `target`, left open across exec.
+pub fn dup_onto(fd: i32, target: i32) -> Result<(), i32> {
+    // SAFETY: dup3 only changes the fd table.
+    ok(unsafe { syscall(libc::SYS_dup3, &[fd as usize, target as usize, 0]) })
+}
+
+/// A close-on-exec pipe: `[read end, write end]`.
+pub fn pipe() -> Result<[i32; 2], i32> {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 writes two ints into `fds`.
+    unsafe { syscall(libc::SYS_pipe2, &[fds.as_mut_ptr() as usize, libc::O_CLOEXEC as usize]) }?;
+    Ok(fds)
+}
+
+/// Joins the namespace `fd` refers to, of kind `flag` (a `CLONE_NEW*` flag).
+pub fn setns(fd: i32, flag: libc::c_int) -> Result<(), i32> {
+    // SAFETY: setns takes no pointers.
+    ok(unsafe { syscall(libc::SYS_setns, &[fd as usize, flag as usize]) })
+}
+
+/// Moves the calling process into new namespaces (`CLONE_NEW*` flags).
+pub fn unshare(flags: libc::c_int) -> Result<(), i32> {
+    // SAFETY: unshare takes no pointers.
+    ok(unsafe { syscall(libc::SYS_unshare, &[flags as usize]) })
+}
+
+/// Asks for `signal` when the parent dies.
+pub fn set_parent_death_signal(signal: i32) -> Result<(), i32> {
+    // SAFETY: PR_SET_PDEATHSIG takes an integer and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as usize, signal as usize]) })
+}
+
+/// Removes capability `cap` from the bounding set.
+pub fn drop_bounding_capability(cap: usize) -> Result<(), i32> {
+    // SAFETY: PR_CAPBSET_DROP takes an integer and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as usize, cap]) })
+}
+
+/// Sets `no_new_privs`, which seccomp filters need.
+pub fn set_no_new_privs() -> Result<(), i32> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integers and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0, 0]) })
+}
+
+pub fn kill(pid: i32, signal: i32) -> Result<(), i32> {
+    // SAFETY: kill takes no pointers.
+    ok(unsafe { syscall(libc::SYS_kill, &[pid as usize, signal as usize]) })
+}
+
+/// `wait4` for `pid` (-1: any child); the reaped pid.
+pub fn wait4(pid: i32, status: &mut i32, options: i32, usage: Option<&mut libc::rusage>) -> SysResult {
+    let usage = usage.map_or(0, |u| u as *mut libc::rusage as usize);
+    // SAFETY: wait4 writes only to `status` and, when given, `usage`.
+    unsafe { syscall(libc::SYS_wait4, &[pid as isize as usize, status as *mut i32 as usize, options as usize, usage]) }
+}
+
+/// Lets the parent trace the calling process.
+pub fn ptrace_traceme() -> Result<(), i32> {
+    // SAFETY: PTRACE_TRACEME ignores its other arguments.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_TRACEME as usize, 0, 0, 0]) })
+}
+
+/// Sets the `PTRACE_O_*` options for tracee `pid`.
+pub fn ptrace_set_options(pid: i32, options: usize) -> Result<(), i32> {
+    // SAFETY: PTRACE_SETOPTIONS takes the options as an integer; no memory is read.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_SETOPTIONS as usize, pid as usize, 0, options]) })
+}
+
+/// Resumes stopped tracee `pid`, delivering `signal` (0: none).
+pub fn ptrace_cont(pid: i32, signal: usize) -> Result<(), i32> {
+    // SAFETY: PTRACE_CONT takes the signal as an integer; no memory is read.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_CONT as usize, pid as usize, 0, signal]) })
+}
+
+/// Resource usage of the reaped children of the calling process.
+pub fn children_usage() -> libc::rusage {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let who = libc::RUSAGE_CHILDREN as usize;
+    // SAFETY: getrusage writes one rusage into `usage`.
+    let _ = unsafe { syscall(libc::SYS_getrusage, &[who, &mut usage as *mut libc::rusage as usize]) };
+    usage
+}
+
+/// Sets both the soft and the hard limit of `resource` to `value`.
+pub fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> Result<(), i32> {
+    let limit = libc::rlimit { rlim_cur: value, rlim_max: value };
+    // SAFETY: prlimit64 reads one rlimit from `limit` and writes nothing (old limit NULL).
+    ok(unsafe { syscall(libc::SYS_prlimit64, &[0, resource as usize, &limit as *const libc::rlimit as usize, 0]) })
+}
+
+/// Drops every supplementary group.
+pub fn clear_groups() -> Result<(), i32> {
+    // SAFETY: setgroups with size 0 reads no list.
+    ok(unsafe { syscall(libc::SYS_setgroups, &[0, 0]) })
+}
+
+pub fn set_gid(gid: u32) -> Result<(), i32> {
+    let id = gid as usize;
+    // SAFETY: setresgid takes no pointers.
+    ok(unsafe { syscall(libc::SYS_setresgid, &[id, id, id]) })
+}
+
+pub fn set_uid(uid: u32) -> Result<(), i32> {
+    let id = uid as usize;
+    // SAFETY: setresuid takes no pointers.
+    ok(unsafe { syscall(libc::SYS_setresuid, &[id, id, id]) })
+}
+
+pub fn chdir(path: &CStr) -> Result<(), i32> {
+    // SAFETY: chdir reads a NUL-terminated path.
+    ok(unsafe { syscall(libc::SYS_chdir, &[path.as_ptr() as usize]) })
+}
+
+pub fn sethostname(name: &CStr) -> Result<(), i32> {
+    let bytes = name.to_bytes();
+    // SAFETY: sethostname reads `bytes.len()` bytes of `bytes`.
+    ok(unsafe { syscall(libc::SYS_sethostname, &[bytes.as_ptr() as usize, bytes.len()]) })
+}
+
+/// Opens `path` read-only (close-on-exec).
+pub fn open_read_only(path: &CStr) -> Result<i32, i32> {
+    let flags = libc::O_RDONLY as usize | libc::O_CLOEXEC as usize;
+    // SAFETY: openat reads a NUL-terminated path.
+    unsafe { syscall(libc::SYS_openat, &[libc::AT_FDCWD as usize, path.as_ptr() as usize, flags]) }.map(|fd| fd as i32)
+}
+
+/// Replaces the calling process with `path`; returns only on failure.
+///
+/// # Safety
+/// `argv` and `envp` must be NULL-terminated arrays of NUL-terminated strings.
+pub unsafe fn execve(path: &CStr, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> i32 {
+    // SAFETY: the path is NUL-terminated; the caller vouches for argv and envp.
+    match unsafe { syscall(libc::SYS_execve, &[path.as_ptr() as usize, argv as usize, envp as usize]) } {
+        Ok(_) => libc::EINVAL,
+        Err(err) => err,
+    }
 }
 
 #[cfg(test)]
@@ -129,9 +270,7 @@ mod tests {
     #[test]
     fn errors_come_back_as_numbers() {
         assert_eq!(write(-1, b"x"), Err(libc::EBADF));
-        let mut fds = [0i32; 2];
-        // SAFETY: pipe2 into a two-int array.
-        unsafe { syscall(libc::SYS_pipe2, &[fds.as_mut_ptr() as usize, libc::O_CLOEXEC as usize]) }.unwrap();
+        let fds = pipe().unwrap();
         assert_eq!(write(fds[1], b"hi"), Ok(2));
         let mut buf = [0u8; 4];
         assert_eq!(read(fds[0], &mut buf), Ok(2));

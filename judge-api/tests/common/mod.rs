@@ -241,6 +241,7 @@ impl Judge {
         let watchdog = std::thread::spawn(move || {
             if done_rx.recv_timeout(RUN_TIMEOUT) == Err(mpsc::RecvTimeoutError::Timeout) {
                 // Our own child (unshare); --kill-child takes the judge with it.
+                // SAFETY: kill has no memory effects; pid is our unreaped child.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
                 true
             } else {
@@ -369,6 +370,7 @@ pub fn alive(pid: i32) -> bool {
 /// Free bytes of the file system holding `path`.
 pub fn free_bytes(path: &Path) -> u64 {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid path and out-pointer.
     let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
