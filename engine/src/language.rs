@@ -19,6 +19,16 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("javascript.toml", include_str!("../../languages/javascript.toml")),
     ("rust.toml", include_str!("../../languages/rust.toml")),
     ("go.toml", include_str!("../../languages/go.toml")),
+    ("kotlin.toml", include_str!("../../languages/kotlin.toml")),
+    ("csharp.toml", include_str!("../../languages/csharp.toml")),
+    ("haskell.toml", include_str!("../../languages/haskell.toml")),
+    ("ruby.toml", include_str!("../../languages/ruby.toml")),
+    ("php.toml", include_str!("../../languages/php.toml")),
+    ("pascal.toml", include_str!("../../languages/pascal.toml")),
+    ("ocaml.toml", include_str!("../../languages/ocaml.toml")),
+    ("pypy3.toml", include_str!("../../languages/pypy3.toml")),
+    ("lua.toml", include_str!("../../languages/lua.toml")),
+    ("perl.toml", include_str!("../../languages/perl.toml")),
 ];
 
 #[derive(Clone, Debug, Deserialize)]
@@ -393,7 +403,7 @@ mod tests {
         }
         assert_eq!(langs.id_for_file("a/b/sol.cpp").unwrap(), "cpp");
         assert_eq!(langs.id_for_file("x.py").unwrap(), "python3");
-        let err = langs.id_for_file("x.pas").unwrap_err();
+        let err = langs.id_for_file("x.cob").unwrap_err();
         assert!(err.contains("python3 (.py"), "{err}");
     }
 

@@ -215,11 +215,11 @@ fn empty_source_is_ce() {
 #[test]
 fn unknown_extension_lists_the_languages() {
     let scratch = Scratch::new("ext");
-    let source = scratch.file("sol.pas", "begin end.\n");
+    let source = scratch.file("sol.cob", "DISPLAY \"HI\".\n");
     let out = judge(&["grade", &problems().join("aplusb").display().to_string(), &source.display().to_string()]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("\".pas\"") || out.stderr.contains("\"pas\""), "{}", out.stderr);
+    assert!(out.stderr.contains("\".cob\"") || out.stderr.contains("\"cob\""), "{}", out.stderr);
     for id in ["c (.c)", "cpp", "python3", "java"] {
         assert!(out.stderr.contains(id), "{}", out.stderr);
     }

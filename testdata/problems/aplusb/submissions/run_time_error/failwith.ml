@@ -1,0 +1,1 @@
+let () = Scanf.scanf " %d %d" (fun a b -> failwith (Printf.sprintf "deliberate failure %d" (a + b)))
