@@ -24,8 +24,7 @@ pub async fn run(State(service): State<Arc<GoJudge>>, body: Result<Bytes, BytesR
 
 async fn run_inner(service: Arc<GoJudge>, body: Result<Bytes, BytesRejection>) -> Result<Response, GoJudgeError> {
     let body = body.map_err(body_error)?;
-    let request: RunRequest = serde_json::from_slice(&body)
-        .map_err(|e| bad(format!("the body is not a go-judge run request ({{\"cmd\": [...]}}): {e}")))?;
+    let request: RunRequest = parse(&body)?;
     let plan = convert::plan(request)?;
     // Commands of one request run at once (a pipe's ends must), so a request
     // takes as many permits as it has commands, up to all of them.
@@ -44,6 +43,19 @@ async fn run_inner(service: Arc<GoJudge>, body: Result<Bytes, BytesRejection>) -
     .await
     .map_err(|e| GoJudgeError::Internal(format!("internal error: the run failed: {e}; this is the judge's fault")))?;
     Ok(Json(results).into_response())
+}
+
+/// The request, or a 400 naming the field that did not fit (`cmd[0].cpuLimit: …`).
+fn parse(body: &[u8]) -> Result<RunRequest, GoJudgeError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let what = "the body is not a go-judge run request ({\"cmd\": [...]})";
+    let request = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { String::new() } else { format!("{path}: ") };
+        bad(format!("{what}: {at}{}", e.inner()))
+    })?;
+    deserializer.end().map_err(|e| bad(format!("{what}: {e}")))?;
+    Ok(request)
 }
 
 fn body_error(rejection: BytesRejection) -> GoJudgeError {
