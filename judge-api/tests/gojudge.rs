@@ -67,6 +67,19 @@ async fn interactive_pair_through_pipe_mapping() {
     let results = server.run_ok(&body).await;
     assert_eq!(results[1]["status"], "Nonzero Exit Status");
     assert_eq!(results[1]["exitStatus"], 1);
+
+    // The reader leaves early: a plain pipe gives the writer SIGPIPE; through
+    // the proxy the rest is drained, as in go-judge, and the writer ends normally.
+    for (proxy, status) in [(false, "Signalled"), (true, "Accepted")] {
+        let body = json!({
+            "cmd": [{"args": ["sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done"]},
+                    {"args": ["sh", "-c", "read first"]}],
+            "pipeMapping": [{"in": {"index": 0, "fd": 1}, "out": {"index": 1, "fd": 0}, "proxy": proxy}],
+        });
+        let results = server.run_ok(&body).await;
+        assert_eq!(results[1]["status"], "Accepted", "{}", results[1]);
+        assert_eq!(results[0]["status"], status, "proxy {proxy}: {}", results[0]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -169,6 +182,8 @@ async fn hostile_names_and_host_paths_are_refused() {
     }
     let (status, json) = server.run(&json!({"cmd": [{"args": ["true"], "copyOutDir": "/tmp"}]})).await;
     assert_error(status, &json, StatusCode::BAD_REQUEST, "copyOutDir");
+    let (status, json) = server.run(&json!({"cmd": [{"args": ["cat"], "files": [{"streamIn": "in"}]}]})).await;
+    assert_error(status, &json, StatusCode::BAD_REQUEST, "streams");
     for (field, value) in [("cpuLimit", json!(u64::MAX)), ("memoryLimit", json!(1)), ("procLimit", json!(1u64 << 40))] {
         let (status, json) = server.run(&json!({"cmd": [{"args": ["true"], field: value}]})).await;
         assert_error(status, &json, StatusCode::BAD_REQUEST, &format!("cmd[0].{field}"));
@@ -204,6 +219,22 @@ async fn copy_out_symlinks_fifos_and_dirs_are_file_errors() {
         assert_eq!(kind_of(name), "CopyOutNotRegularFile", "{name}: {result}");
     }
     assert_eq!(kind_of("absent"), Value::Null, "an optional missing file is no error");
+
+    // copyIn symlinks: made for the program, never followed by the judge.
+    let mut cmd = sh("cat alias");
+    cmd["copyIn"] = json!({"real.txt": {"content": "via link"}, "alias": {"symlink": "real.txt"}});
+    cmd["copyOut"] = json!(["alias"]);
+    let result = server.run_ok(&json!({"cmd": [cmd]})).await.remove(0);
+    assert_eq!(result["fileError"][0]["type"], "CopyOutNotRegularFile", "{result}");
+    assert_eq!(result["files"]["stdout"], "via link", "the program reads through its link: {result}");
+    // A file is never written through a link, whatever the names.
+    let escape = format!("gojudge-escape-{}", std::process::id());
+    let mut cmd = sh("true");
+    cmd["copyIn"] = json!({"d": {"symlink": "/tmp"}, format!("d/{escape}"): {"content": "x"}});
+    let result = server.run_ok(&json!({"cmd": [cmd]})).await.remove(0);
+    assert_eq!(result["status"], "File Error", "{result}");
+    assert_eq!(result["fileError"][0]["type"], "CopyInSymlink", "{result}");
+    assert!(!std::env::temp_dir().join(&escape).exists());
 }
 
 /// A multipart/form-data body with one field `file`.
@@ -279,6 +310,7 @@ async fn version_config_and_the_token() {
     let version: Value = authorized("/version").await.unwrap().json().await.unwrap();
     assert_eq!(version["copyOutOptional"], true);
     assert_eq!(version["pipeProxy"], true);
+    assert_eq!(version["symlink"], true);
     assert!(version["buildVersion"].is_string());
     let config: Value = authorized("/config").await.unwrap().json().await.unwrap();
     assert_eq!(config["copyOutOptional"], true);

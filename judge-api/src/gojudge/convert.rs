@@ -74,6 +74,8 @@ pub struct CmdPlan {
     /// stdout and stderr.
     pub outputs: [OutputPlan; 2],
     pub copy_in: Vec<(String, Source)>,
+    /// name → target, made after the files (so no file is written through one).
+    pub symlinks: Vec<(String, String)>,
     pub copy_out: Vec<CopyOut>,
     pub copy_out_cached: Vec<CopyOut>,
     pub copy_out_max: u64,
@@ -176,7 +178,7 @@ fn cmd_plan(i: usize, cmd: Cmd, piped: &[bool; 3]) -> Result<CmdPlan, GoJudgeErr
         .collect::<Result<Vec<_>, _>>()?;
 
     let cpu = nanoseconds(&field("cpuLimit"), cmd.cpu_limit, DEFAULT_CPU, MAX_CPU)?;
-    nanoseconds(&field("realCpuLimit"), cmd.real_cpu_limit, DEFAULT_CPU, MAX_CPU)?;
+    let real_cpu = nanoseconds(&field("realCpuLimit"), cmd.real_cpu_limit, DEFAULT_CPU, MAX_CLOCK)?;
     let memory = bytes_in(&field("memoryLimit"), cmd.memory_limit, DEFAULT_MEMORY, MIB, MAX_MEMORY)?;
     // Stack pages count as memory, and the stack rlimit is left unlimited so
     // that threads get glibc's default stacks: the value is checked only.
@@ -184,6 +186,10 @@ fn cmd_plan(i: usize, cmd: Cmd, piped: &[bool; 3]) -> Result<CmdPlan, GoJudgeErr
     let mut limits = Limits::new(cpu, memory);
     if cmd.clock_limit != 0 {
         limits.wall = nanoseconds(&field("clockLimit"), cmd.clock_limit, DEFAULT_CPU, MAX_CLOCK)?;
+    }
+    // As in go-judge, a real-CPU limit stands in for the clock limit.
+    if cmd.real_cpu_limit != 0 {
+        limits.wall = real_cpu;
     }
     limits.processes = match cmd.proc_limit {
         0 => DEFAULT_PROCS,
@@ -219,6 +225,14 @@ fn cmd_plan(i: usize, cmd: Cmd, piped: &[bool; 3]) -> Result<CmdPlan, GoJudgeErr
             cmd.files.len()
         )));
     }
+    if let [OutputPlan::Collect { name: a, .. }, OutputPlan::Collect { name: b, .. }] = &outputs {
+        if a == b {
+            return Err(GoJudgeError::Unsupported(format!(
+                "{}: stdout and stderr collected under one name ({a:?}) are not supported; name them apart",
+                field("files")
+            )));
+        }
+    }
     limits.output = copy_out_max;
     for output in &outputs {
         if let OutputPlan::Collect { max, .. } = output {
@@ -229,18 +243,35 @@ fn cmd_plan(i: usize, cmd: Cmd, piped: &[bool; 3]) -> Result<CmdPlan, GoJudgeErr
     if cmd.copy_in.len() > MAX_FILES_PER_CMD {
         return Err(bad(format!("{} holds at most {MAX_FILES_PER_CMD} files", field("copyIn"))));
     }
-    let copy_in = cmd
-        .copy_in
-        .into_iter()
-        .map(|(name, spec)| {
-            let at = format!("cmd[{i}].copyIn[{name:?}]");
-            check_relative_path(&at, &name)?;
-            Ok((name, input_source(&at, &spec)?))
-        })
-        .collect::<Result<Vec<_>, GoJudgeError>>()?;
+    let mut copy_in = Vec::new();
+    let mut symlinks = Vec::new();
+    for (name, spec) in cmd.copy_in {
+        let at = format!("cmd[{i}].copyIn[{name:?}]");
+        check_relative_path(&at, &name)?;
+        match &spec.symlink {
+            Some(target) if spec.content.is_none() && spec.file_id.is_none() && spec.src.is_none() => {
+                if target.is_empty() || target.len() > MAX_NAME_BYTES || target.contains('\0') {
+                    return Err(bad(format!("{at}.symlink must be 1 to {MAX_NAME_BYTES} bytes without NUL")));
+                }
+                symlinks.push((name, target.clone()));
+            }
+            _ => copy_in.push((name.clone(), input_source(&at, &spec)?)),
+        }
+    }
     let copy_out = copy_out_names(&field("copyOut"), cmd.copy_out)?;
     let copy_out_cached = copy_out_names(&field("copyOutCached"), cmd.copy_out_cached)?;
-    Ok(CmdPlan { argv: cmd.args, env, limits, stdin, outputs, copy_in, copy_out, copy_out_cached, copy_out_max })
+    Ok(CmdPlan {
+        argv: cmd.args,
+        env,
+        limits,
+        stdin,
+        outputs,
+        copy_in,
+        symlinks,
+        copy_out,
+        copy_out_cached,
+        copy_out_max,
+    })
 }
 
 /// go-judge features this judge refuses rather than quietly ignores.
@@ -254,9 +285,6 @@ fn unsupported(i: usize, cmd: &Cmd) -> Result<(), GoJudgeError> {
     }
     if !cmd.copy_out_dir.is_empty() {
         return refuse("copyOutDir: the judge writes no host directory on a client's say-so");
-    }
-    if !cmd.symlinks.is_empty() {
-        return refuse("symlinks: not supported; copy the files in instead");
     }
     Ok(())
 }
@@ -277,7 +305,7 @@ fn input_source(field: &str, spec: &FileSpec) -> Result<Source, GoJudgeError> {
         return Err(GoJudgeError::Unsupported(format!("{field}: streams are not supported (no WebSocket API)")));
     }
     if spec.symlink.is_some() {
-        return Err(GoJudgeError::Unsupported(format!("{field}: symlinks are not supported")));
+        return Err(bad(format!("{field}: a symlink goes in copyIn alone, without content, fileId or src")));
     }
     match (&spec.content, &spec.file_id) {
         (Some(content), None) => Ok(Source::Content(content.clone().into_bytes())),

@@ -129,7 +129,7 @@ pub async fn version() -> Response {
         "os": std::env::consts::OS,
         "copyOutOptional": true,
         "pipeProxy": true,
-        "symlink": false,
+        "symlink": true,
         "fileStorePath": "",
     }))
     .into_response()
@@ -140,7 +140,7 @@ pub async fn config(State(service): State<Arc<GoJudge>>) -> Response {
     Json(json!({
         "copyOutOptional": true,
         "pipeProxy": true,
-        "symlink": false,
+        "symlink": true,
         "fileStorePath": "",
         "runnerConfig": {
             "timeLimitCheckerInterval": 2_000_000,

@@ -57,8 +57,6 @@ pub struct Cmd {
     #[serde(default)]
     pub copy_in: BTreeMap<String, FileSpec>,
     #[serde(default)]
-    pub symlinks: BTreeMap<String, String>,
-    #[serde(default)]
     pub copy_out: Vec<String>,
     #[serde(default)]
     pub copy_out_cached: Vec<String>,
@@ -69,7 +67,7 @@ pub struct Cmd {
 }
 
 /// Every shape a go-judge file takes, as one struct: `{content}`, `{src}`,
-/// `{fileId}`, `{name, max}`, `{streamIn}`, `{streamOut}`. `convert.rs` says
+/// `{fileId}`, `{name, max}`, `{symlink}`, `{streamIn}`, `{streamOut}`. `convert.rs` says
 /// which combinations are valid where.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,8 +77,10 @@ pub struct FileSpec {
     pub file_id: Option<String>,
     pub name: Option<String>,
     pub max: Option<u64>,
-    pub stream_in: Option<bool>,
-    pub stream_out: Option<bool>,
+    /// Stream names of go-judge's WebSocket API; refused here.
+    pub stream_in: Option<serde_json::Value>,
+    pub stream_out: Option<serde_json::Value>,
+    /// `copyIn` only: make a symlink to this target instead of a file.
     pub symlink: Option<String>,
 }
 
@@ -179,6 +179,7 @@ pub struct FileError {
 pub enum FileErrorKind {
     CopyInOpenFile,
     CopyInCreateFile,
+    CopyInSymlink,
     CopyOutOpen,
     CopyOutNotRegularFile,
     CopyOutSizeExceeded,

@@ -48,7 +48,9 @@ pub fn execute(plan: Plan, cache: &FileCache) -> Vec<CmdResult> {
                 fds[pipe.writer.0][pipe.writer.1] = Some(write_end);
                 fds[pipe.reader][0] = Some(read_end);
                 if let Some((from, to)) = relay {
-                    relays.push((from, to, pipe.max, pipe.writer.0, pipe.name.clone()));
+                    // Unnamed, nothing is recorded.
+                    let max = if pipe.name.is_empty() { 0 } else { pipe.max };
+                    relays.push((from, to, max, pipe.writer.0, pipe.name.clone()));
                 }
             }
             Err(e) => return vec_of_errors(count, &e),
@@ -161,6 +163,18 @@ fn prepare(plan: CmdPlan, cache: &FileCache) -> Result<Ready, Box<CmdResult>> {
             return Err(Box::new(failed));
         }
     }
+    // Links last, so that no file above was written through one.
+    for (name, target) in &plan.symlinks {
+        if let Err(e) = workdir::symlink_in(dir.path(), name, target) {
+            let mut failed = CmdResult::failed(Status::FileError, format!("making symlink {name}: {e}"));
+            failed.file_error.push(FileError {
+                name: name.clone(),
+                kind: FileErrorKind::CopyInSymlink,
+                message: e.to_string(),
+            });
+            return Err(Box::new(failed));
+        }
+    }
     Ok(Ready { plan, dir, stdin })
 }
 
@@ -188,13 +202,14 @@ fn command(ready: &Ready, fds: [Option<OwnedFd>; 3]) -> Command {
         .stderr(output(&plan.outputs[1], stderr_fd))
 }
 
-/// Copies one pipe's bytes to the other end, recording at most `max`. Ends
-/// when the writer is done or the reader has gone (the writer then gets
-/// EPIPE, as with a plain pipe).
+/// Copies one pipe's bytes to the other end, recording at most `max`, until
+/// the writer is done. If the reader has gone, the rest is read and dropped
+/// (as go-judge's proxy does), so the writer neither blocks nor gets EPIPE.
 fn relay(from: OwnedFd, to: OwnedFd, max: u64) -> Vec<u8> {
     let (mut from, mut to) = (std::fs::File::from(from), std::fs::File::from(to));
     let mut recorded = Vec::new();
     let mut buffer = vec![0u8; 64 * 1024];
+    let mut reader_gone = false;
     loop {
         let n = match from.read(&mut buffer) {
             Ok(0) => break,
@@ -204,8 +219,8 @@ fn relay(from: OwnedFd, to: OwnedFd, max: u64) -> Vec<u8> {
         };
         let room = (max as usize).saturating_sub(recorded.len());
         recorded.extend_from_slice(&buffer[..n.min(room)]);
-        if to.write_all(&buffer[..n]).is_err() {
-            break;
+        if !reader_gone && to.write_all(&buffer[..n]).is_err() {
+            reader_gone = true;
         }
     }
     recorded

@@ -15,17 +15,7 @@ use super::model::FileErrorKind;
 /// Writes a `copyIn` file into a fresh work dir (nothing of a program's is
 /// there yet). Files are 0777 like go-judge's, so a copied-in binary runs.
 pub fn write_in(root: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let path = root.join(name);
-    if let Some(parent) = path.parent() {
-        let mut dir = root.to_path_buf();
-        for part in parent.strip_prefix(root).unwrap_or(Path::new("")).components() {
-            dir.push(part);
-            if !dir.is_dir() {
-                std::fs::create_dir(&dir)?;
-                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))?;
-            }
-        }
-    }
+    let path = make_parents(root, name)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -35,6 +25,35 @@ pub fn write_in(root: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
     std::io::Write::write_all(&mut file, data)?;
     // The mode given at creation is masked by the umask.
     file.set_permissions(std::fs::Permissions::from_mode(0o777))
+}
+
+/// Makes a `copyIn` symlink; the target is the program's business (it is
+/// resolved inside the sandbox; the judge never follows it).
+pub fn symlink_in(root: &Path, name: &str, target: &str) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, make_parents(root, name)?)
+}
+
+/// Creates the directories leading to `name` (0777, for the sandbox's uid),
+/// passing through real directories only, never a symlink made earlier.
+fn make_parents(root: &Path, name: &str) -> std::io::Result<std::path::PathBuf> {
+    let mut path = root.to_path_buf();
+    let mut parts = name.split('/').peekable();
+    while let Some(part) = parts.next() {
+        path.push(part);
+        if parts.peek().is_none() {
+            break;
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => return Err(std::io::Error::other(format!("{}: not a directory", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&path)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(path)
 }
 
 /// Reads `name` below `root` as the program left it, at most `max` bytes.
@@ -119,6 +138,12 @@ mod tests {
         assert_eq!(read_out(&root, "missing", 100).unwrap_err().0, FileErrorKind::CopyOutOpen);
         let mode = std::fs::metadata(root.join("sub/a.txt")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o777);
+        // Nothing is written through a symlink, whatever the order of the names.
+        symlink_in(&root, "up", &root.parent().unwrap().display().to_string()).unwrap();
+        assert!(write_in(&root, "up/escaped", b"x").is_err());
+        assert!(symlink_in(&root, "up/escaped", "/").is_err());
+        assert!(write_in(&root, "link", b"x").is_err(), "an existing symlink is not opened");
+        assert!(!root.parent().unwrap().join("escaped").exists());
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
