@@ -1,7 +1,7 @@
 //! Errors of the go-judge API, answered as `{"error": "…"}` with a 4xx for
 //! the caller's mistakes and a 5xx for the judge's.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -18,6 +18,9 @@ pub enum GoJudgeError {
     NotFound(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Too many runs waiting; retry after the given seconds.
+    #[error("{0}")]
+    Busy(String, u64),
     #[error("{0}")]
     Internal(String),
 }
@@ -28,6 +31,7 @@ impl GoJudgeError {
             GoJudgeError::BadRequest(_) | GoJudgeError::Unsupported(_) => StatusCode::BAD_REQUEST,
             GoJudgeError::NotFound(_) => StatusCode::NOT_FOUND,
             GoJudgeError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GoJudgeError::Busy(..) => StatusCode::SERVICE_UNAVAILABLE,
             GoJudgeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -35,7 +39,11 @@ impl GoJudgeError {
 
 impl IntoResponse for GoJudgeError {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({ "error": self.to_string() }))).into_response()
+        let mut response = (self.status(), Json(json!({ "error": self.to_string() }))).into_response();
+        if let GoJudgeError::Busy(_, seconds) = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP handlers of the go-judge API: `/run`, `/file`, `/version`, `/config`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -13,7 +14,7 @@ use serde_json::json;
 use super::convert::{self, DEFAULT_OUTPUT, MAX_CMDS, MAX_OUTPUT};
 use super::error::{bad, GoJudgeError};
 use super::model::RunRequest;
-use super::{multipart, run, GoJudge};
+use super::{multipart, run, GoJudge, MAX_WAITING};
 
 pub async fn run(State(service): State<Arc<GoJudge>>, body: Result<Bytes, BytesRejection>) -> Response {
     match run_inner(service, body).await {
@@ -29,12 +30,15 @@ async fn run_inner(service: Arc<GoJudge>, body: Result<Bytes, BytesRejection>) -
     // Commands of one request run at once (a pipe's ends must), so a request
     // takes as many permits as it has commands, up to all of them.
     let wanted = plan.cmds.len().min(service.parallel_runs) as u32;
-    let permits = service
-        .runs
-        .clone()
-        .acquire_many_owned(wanted)
-        .await
-        .map_err(|e| GoJudgeError::Internal(format!("run permits: {e}")))?;
+    let permits = {
+        let _waiting = Waiting::enter(&service.waiting)?;
+        service
+            .runs
+            .clone()
+            .acquire_many_owned(wanted)
+            .await
+            .map_err(|e| GoJudgeError::Internal(format!("run permits: {e}")))?
+    };
     let worker = service.clone();
     let results = tokio::task::spawn_blocking(move || {
         let _permits = permits;
@@ -43,6 +47,29 @@ async fn run_inner(service: Arc<GoJudge>, body: Result<Bytes, BytesRejection>) -
     .await
     .map_err(|e| GoJudgeError::Internal(format!("internal error: the run failed: {e}; this is the judge's fault")))?;
     Ok(Json(results).into_response())
+}
+
+/// A place among the requests waiting for a sandbox, given back on drop
+/// (also when the client goes away while waiting).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Result<Waiting<'a>, GoJudgeError> {
+        if counter.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            counter.fetch_sub(1, Ordering::SeqCst);
+            return Err(GoJudgeError::Busy(
+                format!("{MAX_WAITING} go-judge runs are already waiting for a sandbox; retry later"),
+                1,
+            ));
+        }
+        Ok(Waiting(counter))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The request, or a 400 naming the field that did not fit (`cmd[0].cpuLimit: …`).
@@ -152,10 +179,28 @@ pub async fn config(State(service): State<Arc<GoJudge>>) -> Response {
             "enableCpuRate": false,
             "maxCmds": MAX_CMDS,
             "parallelRuns": service.parallel_runs,
+            "maxWaitingRuns": MAX_WAITING,
             "fileCacheBytes": service.cache.capacity(),
             "fileCacheUsedBytes": service.cache.used_bytes(),
             "fileTtlSeconds": service.file_ttl.as_secs(),
         },
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_runs_are_bounded() {
+        let counter = AtomicUsize::new(0);
+        let mut places: Vec<_> = (0..MAX_WAITING).map(|_| Waiting::enter(&counter).unwrap()).collect();
+        let refused = Waiting::enter(&counter).err().expect("one too many");
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        places.pop();
+        assert!(Waiting::enter(&counter).is_ok());
+        drop(places);
+        assert_eq!(counter.load(Ordering::SeqCst), 0);
+    }
 }

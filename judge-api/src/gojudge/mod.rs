@@ -15,6 +15,7 @@ mod multipart;
 mod run;
 mod workdir;
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,8 +42,13 @@ pub struct GoJudge {
     /// Sandboxes running at once for go-judge requests.
     runs: Arc<Semaphore>,
     parallel_runs: usize,
+    /// Requests waiting for permits; past `MAX_WAITING`, 503.
+    waiting: AtomicUsize,
     file_ttl: Duration,
 }
+
+/// `/run` requests that may wait for a sandbox at once.
+pub const MAX_WAITING: usize = 64;
 
 impl GoJudge {
     pub fn new(args: &GoJudgeArgs) -> Result<Arc<GoJudge>, String> {
@@ -58,6 +64,7 @@ impl GoJudge {
             cache: cache::FileCache::new(args.file_cache_mib * MIB, cache::MAX_FILES, file_ttl),
             runs: Arc::new(Semaphore::new(parallel_runs)),
             parallel_runs,
+            waiting: AtomicUsize::new(0),
             file_ttl,
         }))
     }
