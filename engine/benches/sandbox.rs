@@ -93,7 +93,7 @@ fn bench_throughput(dir: &Path) {
 
     let languages = Arc::new(Languages::embedded().expect("languages"));
     let grader = Grader::new(languages);
-    let problem = Problem::inline("ab", tests, 1.0, 256, 64, Vec::new());
+    let problem = Problem::inline("ab", tests, 1.0, 256, 64, Vec::new()).expect("no validator flags");
     let submission = Submission { language: "c".into(), source: AB_SOURCE.as_bytes().to_vec() };
     // Compile once outside the timing (the compile cache keeps it).
     let warm = grader.grade(&problem, &submission, &GradeOptions::default(), &|_, _| {}).expect("grade");

@@ -555,12 +555,10 @@ fn run_test(ctx: &TestContext, test: &TestCase) -> TestResult {
         Err(e) => return internal(test, format!("reading answer of {}: {e}", test.name)),
     };
     match ctx.validator {
-        None => match validate::Flags::parse(&test.validator_flags) {
-            Err(e) => internal(test, format!("validator flags: {e}")),
-            Ok(flags) => match validate::compare(&answer, &run.stdout, &flags) {
-                validate::Outcome::Accepted => test_result(test, Verdict::AC, &run, None),
-                validate::Outcome::WrongAnswer(why) => test_result(test, Verdict::WA, &run, Some(why)),
-            },
+        // Flags were parsed when the problem was loaded.
+        None => match validate::compare(&answer, &run.stdout, &test.default_flags) {
+            validate::Outcome::Accepted => test_result(test, Verdict::AC, &run, None),
+            validate::Outcome::WrongAnswer(why) => test_result(test, Verdict::WA, &run, Some(why)),
         },
         Some(Err(e)) => internal(test, e.clone()),
         Some(Ok(validator)) => {

@@ -9,5 +9,6 @@ pub mod sandbox;
 pub mod scratch;
 pub mod validate;
 pub mod verdict;
+pub mod verify;
 
 pub use verdict::Verdict;

@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use engine::grade::{GradeError, GradeOptions, GradeResult, Grader, Submission};
 use engine::language::Languages;
-use engine::problem::Problem;
+use engine::problem::{Problem, MAX_LIMIT_MIB};
+use engine::verify::{self, Checked, Report};
 use engine::Verdict;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -128,8 +129,8 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Failure> {
         }
     }
     if let Some(m) = args.memory_limit {
-        if m == 0 || m > 1 << 20 {
-            return Err(Failure::usage(format!("--memory-limit must be between 1 and 1048576 MiB, got {m}")));
+        if m == 0 || m > MAX_LIMIT_MIB {
+            return Err(Failure::usage(format!("--memory-limit must be between 1 and {MAX_LIMIT_MIB} MiB, got {m}")));
         }
     }
     let grader = Grader::new(load_languages(&args.languages)?);
@@ -201,27 +202,43 @@ fn print_human(file: &Path, result: &GradeResult) {
     }
 }
 
-/// The verdict a `submissions/<kind>/` folder promises, if it promises one.
-fn expected_verdict(kind: &str) -> Option<Verdict> {
-    Some(match kind {
-        "accepted" => Verdict::AC,
-        "wrong_answer" => Verdict::WA,
-        "time_limit_exceeded" => Verdict::TLE,
-        "run_time_error" => Verdict::RE,
-        "memory_limit_exceeded" => Verdict::MLE,
-        "output_limit_exceeded" => Verdict::OLE,
-        "compile_error" => Verdict::CE,
-        _ => return None,
-    })
+/// Shows verification on stderr: skipped files, the derived time limit, and a
+/// progress bar per submission.
+#[derive(Default)]
+struct VerifyProgress {
+    bar: Mutex<Option<ProgressBar>>,
 }
 
-struct Row {
-    problem: String,
-    file: String,
-    expected: Option<Verdict>,
-    got: String,
-    time_ms: u64,
-    ok: bool,
+impl VerifyProgress {
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.bar.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl verify::Observer for VerifyProgress {
+    fn time_limit_derived(&self, problem: &Problem, seconds: f64) {
+        eprintln!("{}: time limit {seconds} s (derived from the accepted submissions)", problem.name);
+    }
+
+    fn skipped(&self, file: &Path, reason: &str) {
+        eprintln!("{}: skipped: {reason}", file.display());
+    }
+
+    fn grading(&self, file: &Path, tests: usize) {
+        *self.bar() = Some(progress_bar(tests, &file.display().to_string(), false));
+    }
+
+    fn progress(&self, done: usize, _total: usize) {
+        if let Some(bar) = self.bar().as_ref() {
+            bar.set_position(done as u64);
+        }
+    }
+
+    fn graded(&self, _file: &Path) {
+        if let Some(bar) = self.bar().take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 pub fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
@@ -230,95 +247,66 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     for dir in &args.problems {
         problems.push(load_problem(dir)?);
     }
-    let mut rows = Vec::new();
+    let observer = VerifyProgress::default();
+    let mut reports = Vec::new();
     for problem in &problems {
-        verify_problem(&grader, problem, &mut rows)?;
+        let report = verify::verify_problem(&grader, problem, &observer).map_err(|e| match e {
+            // The judge's own fault, not the package's.
+            verify::VerifyError::Grade { source: GradeError::Internal(m), file } => {
+                Failure::internal(format!("{}: {m}", file.display()))
+            }
+            other => Failure::usage(other.to_string()),
+        })?;
+        reports.push(report);
     }
-    print_verify_table(&rows);
-    let failed = rows.iter().filter(|r| !r.ok).count();
-    let checked = rows.iter().filter(|r| r.expected.is_some()).count();
+    print_verify_table(&reports);
+    let failed: usize = reports.iter().map(Report::failed).sum();
+    let checked: usize = reports.iter().map(Report::checked).sum();
     println!("{} passed, {} failed", checked - failed, failed);
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn verify_problem(grader: &Grader, problem: &Problem, rows: &mut Vec<Row>) -> Result<(), Failure> {
-    let submissions = problem.submissions().map_err(|e| Failure::usage(e.to_string()))?;
-    let mut problem = problem.clone();
-    if problem.time_limit.is_none() {
-        let limit = derive_time_limit(grader, &problem, &submissions)?;
-        eprintln!("{}: time limit {} s (derived from the accepted submissions)", problem.name, limit);
-        problem.time_limit = Some(limit);
+/// What a row shows in the EXPECTED column, e.g. "RE/MLE", or "-" for no promise.
+fn expected_label(check: &Checked) -> String {
+    match check.expected {
+        Some(verdicts) => verdicts.iter().map(|v| v.as_str()).collect::<Vec<_>>().join("/"),
+        None => "-".into(),
     }
-    for (kind, file) in &submissions {
-        let expected = expected_verdict(kind);
-        let label = format!("{}/{}", kind, file.file_name().and_then(|n| n.to_str()).unwrap_or("?"));
-        let language = match grader.languages.id_for_file(&file.display().to_string()) {
-            Ok(id) => id,
-            Err(e) => {
-                eprintln!("{}: skipped: {e}", file.display());
-                continue;
-            }
-        };
-        if let Err(e) = grader.language(&language) {
-            eprintln!("{}: skipped: {e}", file.display());
-            continue;
-        }
-        let result = grade_file(grader, &problem, file, &language, &GradeOptions::default(), false)?;
-        let got = if problem.scoring && result.verdict != Verdict::CE {
+}
+
+fn print_verify_table(reports: &[Report]) {
+    let rows: Vec<(&Report, &Checked, String)> =
+        reports.iter().flat_map(|r| r.checks.iter().map(move |c| (r, c, submission_label(c)))).collect();
+    let pw = rows.iter().map(|(r, _, _)| r.problem.len()).max().unwrap_or(7).max(7);
+    let fw = rows.iter().map(|(_, _, label)| label.len()).max().unwrap_or(10).max(10);
+    println!("{:pw$}  {:fw$}  {:8}  {:12}  {:>8}  RESULT", "PROBLEM", "SUBMISSION", "EXPECTED", "GOT", "TIME");
+    for (report, check, label) in rows {
+        let result = &check.result;
+        let got = if report.scoring && result.verdict != Verdict::CE {
             format!("{} ({})", result.verdict, result.score)
         } else {
             result.verdict.to_string()
         };
-        rows.push(Row {
-            problem: problem.name.clone(),
-            file: label,
-            expected,
-            got,
-            time_ms: result.time_ms,
-            ok: expected.is_none_or(|v| v == result.verdict),
-        });
-    }
-    Ok(())
-}
-
-/// problemtools' rule: the slowest accepted submission times the package's
-/// time multiplier (default 2), rounded up to whole seconds.
-fn derive_time_limit(grader: &Grader, problem: &Problem, submissions: &[(String, PathBuf)]) -> Result<f64, Failure> {
-    const GENEROUS: f64 = 10.0;
-    let mut slowest_ms = 0u64;
-    let options = GradeOptions { time_limit: Some(GENEROUS), ..Default::default() };
-    for (kind, file) in submissions.iter().filter(|(k, _)| k == "accepted") {
-        let Ok(language) = grader.languages.id_for_file(&file.display().to_string()) else { continue };
-        if grader.language(&language).is_err() {
-            continue;
-        }
-        let result = grade_file(grader, problem, file, &language, &options, false)?;
-        if result.verdict != Verdict::AC {
-            return Err(Failure::usage(format!(
-                "{}: {kind}/{} got {} while deriving the time limit",
-                problem.name,
-                file.display(),
-                result.verdict
-            )));
-        }
-        slowest_ms = slowest_ms.max(result.time_ms);
-    }
-    Ok(((slowest_ms as f64 / 1000.0) * problem.time_multiplier).ceil().max(1.0))
-}
-
-fn print_verify_table(rows: &[Row]) {
-    let pw = rows.iter().map(|r| r.problem.len()).max().unwrap_or(7).max(7);
-    let fw = rows.iter().map(|r| r.file.len()).max().unwrap_or(10).max(10);
-    println!("{:pw$}  {:fw$}  {:8}  {:12}  {:>8}  RESULT", "PROBLEM", "SUBMISSION", "EXPECTED", "GOT", "TIME");
-    for r in rows {
-        let expected = r.expected.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-        let status = match (r.expected, r.ok) {
+        let status = match (check.expected, check.ok) {
             (None, _) => "reported",
             (_, true) => "ok",
             (_, false) => "MISMATCH",
         };
-        println!("{:pw$}  {:fw$}  {:8}  {:12}  {:>5} ms  {}", r.problem, r.file, expected, r.got, r.time_ms, status);
+        println!(
+            "{:pw$}  {:fw$}  {:8}  {:12}  {:>5} ms  {}",
+            report.problem,
+            label,
+            expected_label(check),
+            got,
+            result.time_ms,
+            status
+        );
     }
+}
+
+/// `kind/file name`, as the SUBMISSION column shows it.
+fn submission_label(check: &Checked) -> String {
+    format!("{}/{}", check.kind, check.file.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
 }
 
 pub fn languages(args: LanguagesArgs) -> Result<ExitCode, Failure> {

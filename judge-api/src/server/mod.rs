@@ -423,7 +423,11 @@ fn load_problems(dir: Option<&Path>) -> Result<BTreeMap<String, LoadedProblem>, 
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
+        if !path.is_dir() {
+            continue;
+        }
         if !path.join("problem.yaml").is_file() {
+            warn!(dir = %path.display(), "skipping a directory without problem.yaml");
             continue;
         }
         let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {

@@ -265,7 +265,8 @@ mod tests {
             (None, None)
         };
         app.store.insert(id, "c");
-        let problem = Problem::inline("t", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]);
+        let problem =
+            Problem::inline("t", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]).unwrap();
         let job = Job {
             id: id.to_string(),
             language: "c".into(),

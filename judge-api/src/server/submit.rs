@@ -184,7 +184,8 @@ fn inline_problem(
         .enumerate()
         .map(|(i, t)| (t.name.unwrap_or_else(|| (i + 1).to_string()), t.input.into_bytes(), t.answer.into_bytes()))
         .collect();
-    Ok(Problem::inline("inline", tests, time_limit, memory, output, flags))
+    Problem::inline("inline", tests, time_limit, memory, output, flags)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// The default output validator's flags, given as an object
