@@ -3,6 +3,7 @@
 
 mod cli_grade;
 mod cli_run;
+mod gojudge;
 mod server;
 
 use std::process::ExitCode;

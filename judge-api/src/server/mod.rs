@@ -85,6 +85,8 @@ pub struct ServeArgs {
     /// Log one JSON object per line instead of text.
     #[arg(long)]
     log_json: bool,
+    #[command(flatten)]
+    go_judge: crate::gojudge::GoJudgeArgs,
 }
 
 /// The server's settings, after checking the flags.
@@ -132,6 +134,7 @@ pub struct App {
     pub store: store::Store,
     pub metrics: metrics::Metrics,
     pub queue: queue::Queue,
+    pub gojudge: Arc<crate::gojudge::GoJudge>,
     health: Mutex<Health>,
 }
 
@@ -170,6 +173,7 @@ impl App {
             store: store::Store::new(Duration::from_secs(60), 100),
             metrics: metrics::Metrics::new(workers, queue),
             queue: queue::Queue::new(queue),
+            gojudge: crate::gojudge::GoJudge::for_tests(),
             health: Mutex::new(Health::Ok),
         })
     }
@@ -205,6 +209,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         token,
         language_list,
         problems,
+        gojudge: crate::gojudge::GoJudge::new(&args.go_judge).map_err(Failure::usage)?,
         health: Mutex::new(Health::Pending),
     });
 
