@@ -3,20 +3,47 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use crate::package_fs::{PackageDir, PackageFsError};
 use crate::sandbox::Input;
 use crate::validate;
 
 /// Test data: a file of the package, or bytes given inline.
 #[derive(Clone, Debug)]
 pub enum TestData {
-    File(PathBuf),
+    File(PackageFile),
     Bytes(Arc<Vec<u8>>),
 }
 
+/// A file of a loaded package, read beneath the package root each time (so a file
+/// swapped for a link out after loading is still refused).
+#[derive(Clone, Debug)]
+pub struct PackageFile {
+    pub package: Arc<PackageDir>,
+    /// Relative to the package root.
+    pub rel: PathBuf,
+}
+
+impl PackageFile {
+    /// The file's whole contents, within the package's per-file cap.
+    pub fn read(&self) -> Result<Vec<u8>, PackageFsError> {
+        self.package.read(&self.rel, self.package.limits().max_file_bytes)
+    }
+
+    /// The file opened for reading, with its size, within the per-file cap.
+    pub fn open(&self) -> Result<(std::fs::File, u64), PackageFsError> {
+        self.package.open_file(&self.rel, self.package.limits().max_file_bytes)
+    }
+
+    /// Where the file is, for messages.
+    pub fn path(&self) -> PathBuf {
+        self.package.path().join(&self.rel)
+    }
+}
+
 impl TestData {
-    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+    pub fn read(&self) -> Result<Vec<u8>, PackageFsError> {
         match self {
-            TestData::File(p) => std::fs::read(p),
+            TestData::File(file) => file.read(),
             TestData::Bytes(b) => Ok(b.as_ref().clone()),
         }
     }
@@ -50,7 +77,11 @@ impl TestCase {
             return Ok(input.clone());
         }
         let input = match &self.input {
-            TestData::File(path) => Input::from_file(path)?,
+            TestData::File(file) => {
+                let (source, size) = file.open().map_err(std::io::Error::other)?;
+                // Read no further than the size checked at open, whatever the file does since.
+                Input::from_reader(&mut std::io::Read::take(source, size))?
+            }
             TestData::Bytes(bytes) => Input::from_bytes(bytes)?,
         };
         Ok(self.stdin_cache.get_or_init(|| input).clone())
@@ -128,6 +159,8 @@ impl TestGroup {
 pub struct Problem {
     pub name: String,
     pub dir: Option<PathBuf>,
+    /// The package root every file is read beneath (None for inline problems).
+    pub package: Option<Arc<PackageDir>>,
     /// Seconds, from problem.yaml or .timelimit; None when the package gives none.
     pub time_limit: Option<f64>,
     pub memory_mib: u64,
