@@ -147,6 +147,15 @@ impl PackageDir {
         Ok(out)
     }
 
+    /// The first `limit` bytes of a regular file of any size (e.g. a validator's message,
+    /// shown truncated).
+    pub fn read_prefix(&self, rel: &Path, limit: u64) -> Result<Vec<u8>, PackageFsError> {
+        let (file, _) = self.open_file(rel, u64::MAX)?;
+        let mut out = Vec::new();
+        file.take(limit).read_to_end(&mut out).map_err(|e| self.io(rel, e))?;
+        Ok(out)
+    }
+
     /// Reads a configuration file (capped at `max_config_bytes`, counted in the package
     /// total), or `None` when it does not exist.
     pub fn read_config(&self, rel: &Path) -> Result<Option<Vec<u8>>, PackageFsError> {
@@ -241,11 +250,11 @@ impl PackageDir {
     }
 }
 
-/// Reads the regular file `rel` beneath `dir` (e.g. `feedback/judgemessage.txt` in a
-/// validator's scratch directory), at most `limit` bytes: links out of `dir`, FIFOs and
-/// devices are refused.
+/// The first `limit` bytes of the regular file `rel` beneath `dir` (e.g.
+/// `feedback/judgemessage.txt` in a validator's scratch directory): links out of `dir`,
+/// FIFOs and devices are refused.
 pub fn read_beneath(dir: &Path, rel: &Path, limit: u64) -> Result<Vec<u8>, PackageFsError> {
-    PackageDir::open(dir, PackageLimits::default())?.read(rel, limit)
+    PackageDir::open(dir, PackageLimits::default())?.read_prefix(rel, limit)
 }
 
 /// The fallback of `openat2`: one `openat` per component with `O_NOFOLLOW`, refusing `..`

@@ -143,6 +143,9 @@ fn read_beneath_refuses_a_feedback_dir_linked_out() {
     std::fs::remove_file(tmp.path().join("t0/feedback")).unwrap();
     std::fs::create_dir(tmp.path().join("t0/feedback")).unwrap();
     std::fs::write(tmp.path().join("t0/feedback/judgemessage.txt"), "too long").unwrap();
-    let e = read_beneath(&tmp.path().join("t0"), Path::new("feedback/judgemessage.txt"), 3).unwrap_err();
-    assert!(e.to_string().contains("larger than 3 bytes"), "{e}");
+    let t0 = tmp.path().join("t0");
+    assert_eq!(read_beneath(&t0, Path::new("feedback/judgemessage.txt"), 3).unwrap(), b"too");
+    nix::unistd::mkfifo(&t0.join("feedback/fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+    let e = within_5s(move || read_beneath(&t0, Path::new("feedback/fifo"), 3).unwrap_err().to_string());
+    assert!(e.contains("not a regular file (a FIFO)"), "{e}");
 }
