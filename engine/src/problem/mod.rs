@@ -43,6 +43,11 @@
 //! groups (`accept_if_any_accepted`, ...), `.files` directories, per-test `args`,
 //! `include/`, input validators, submissions given as directories.
 //!
+//! Every file is read through [`PackageDir`] (`crate::package_fs`): beneath the package
+//! root, regular files only, size-capped; test data is re-read beneath the root at each
+//! use. A link out of the package, a FIFO or device, or a file over the caps is a load
+//! error naming the file relative to the package.
+//!
 //! Layout of this module: `model` the package model, `yaml` key lookups with
 //! file-and-key errors, `load` the steps of [`Problem::load`], `testdata` the walk of
 //! `data/`, `output_validator` where the validator program is, `score` scoring.
