@@ -45,8 +45,10 @@ impl Default for PackageLimits {
 /// relative to it.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageFsError {
-    #[error("{}: {}: leaves the package (a link out of it, or a /proc magic link)", root.display(), file.display())]
+    #[error("{}: {}: leaves the package (a link out of it)", root.display(), file.display())]
     LeavesPackage { root: PathBuf, file: PathBuf },
+    #[error("{}: {}: a link loop, or a /proc magic link", root.display(), file.display())]
+    LinkLoop { root: PathBuf, file: PathBuf },
     #[error("{}: {}: is a link, and links are refused on this kernel (no openat2)", root.display(), file.display())]
     LinkRefused { root: PathBuf, file: PathBuf },
     #[error("{}: {}: not a regular file ({kind})", root.display(), file.display())]
@@ -220,8 +222,8 @@ impl PackageDir {
             // SAFETY: the syscall just returned this descriptor and nothing else owns it.
             Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
             Err(Errno::EXDEV) => Err(PackageFsError::LeavesPackage { root: self.path.clone(), file: rel.into() }),
-            // A magic link (RESOLVE_NO_MAGICLINKS), a link in the fallback walk, or a loop.
-            Err(Errno::ELOOP) => Err(PackageFsError::LeavesPackage { root: self.path.clone(), file: rel.into() }),
+            // A magic link (RESOLVE_NO_MAGICLINKS) or too many links.
+            Err(Errno::ELOOP) => Err(PackageFsError::LinkLoop { root: self.path.clone(), file: rel.into() }),
             Err(Errno::EMLINK) => Err(PackageFsError::LinkRefused { root: self.path.clone(), file: rel.into() }),
             Err(e) => Err(self.io(rel, e.into())),
         }

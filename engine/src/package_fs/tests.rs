@@ -59,6 +59,16 @@ fn links_out_of_the_package_are_refused() {
     let fd_link = format!("/proc/self/fd/{}", pkg.root.as_raw_fd());
     symlink(fd_link, data.join("magic")).unwrap();
     assert!(matches!(pkg.kind(Path::new("data/magic")), Err(PackageFsError::LeavesPackage { .. })));
+    symlink("loop2", data.join("loop1")).unwrap();
+    symlink("loop1", data.join("loop2")).unwrap();
+    let e = pkg.read(Path::new("data/loop1"), 10).unwrap_err();
+    assert!(e.to_string().ends_with("data/loop1: a link loop, or a /proc magic link"), "{e}");
+    // Magic links themselves (a root under /proc) are never followed.
+    let proc = PackageDir::open(Path::new("/proc/self"), PackageLimits::default()).unwrap();
+    for magic in ["cwd", "root/etc/hostname", "exe", "fd/0"] {
+        let e = proc.kind(Path::new(magic)).unwrap_err();
+        assert!(matches!(e, PackageFsError::LinkLoop { .. }), "{magic}: {e}");
+    }
 }
 
 #[test]
