@@ -4,6 +4,7 @@
 pub mod grade;
 pub mod language;
 pub mod limits;
+pub mod package_fs;
 pub mod problem;
 pub mod sandbox;
 pub mod scratch;

@@ -72,20 +72,10 @@ impl Scratch {
         Ok(path)
     }
 
-    /// Reads a regular file a sandbox may have written, refusing links and
-    /// reading at most `limit` bytes.
+    /// Reads a regular file a sandbox may have written, beneath this directory (no link
+    /// out at any component, no FIFO or device), at most `limit` bytes.
     pub fn read_untrusted(&self, relative: &str, limit: u64) -> Option<Vec<u8>> {
-        use std::io::Read;
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.path.join(relative);
-        let file =
-            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path).ok()?;
-        if !file.metadata().ok()?.is_file() {
-            return None;
-        }
-        let mut out = Vec::new();
-        file.take(limit).read_to_end(&mut out).ok()?;
-        Some(out)
+        crate::package_fs::read_beneath(&self.path, std::path::Path::new(relative), limit).ok()
     }
 }
 

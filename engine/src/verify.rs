@@ -17,8 +17,9 @@ const DERIVATION_TIME_LIMIT: f64 = 10.0;
 pub enum VerifyError {
     #[error("{problem}: listing submissions: {source}")]
     Submissions { problem: String, source: ProblemError },
-    #[error("{}: {source}", file.display())]
-    Read { file: PathBuf, source: std::io::Error },
+    /// The file is read beneath the package root: its error names the file already.
+    #[error("{source}")]
+    Read { file: PathBuf, source: ProblemError },
     #[error("{}: {source}", file.display())]
     Grade { file: PathBuf, source: GradeError },
     #[error("{problem}: {} got {verdict} while deriving the time limit", file.display())]
@@ -163,7 +164,8 @@ fn grade_file(
     options: &GradeOptions,
     observer: &dyn Observer,
 ) -> Result<GradeResult, VerifyError> {
-    let source = std::fs::read(file).map_err(|source| VerifyError::Read { file: file.to_path_buf(), source })?;
+    let source =
+        problem.read_package_file(file).map_err(|source| VerifyError::Read { file: file.to_path_buf(), source })?;
     observer.grading(file, problem.tests.len());
     let progress = |done: usize, total: usize| observer.progress(done, total);
     let submission = Submission { language: language.to_string(), source };

@@ -350,3 +350,45 @@ fn a_java_class_name_too_long_for_a_file_is_ce() {
     let output = result["compile"]["output"].as_str().unwrap();
     assert!(output.contains("shorter class name"), "{output}");
 }
+
+/// Issue 13: a package whose files link out of it (to /etc/shadow, /proc/self/environ) or
+/// are FIFOs is refused with an error naming the file, fast, and shows nothing of the host.
+#[test]
+fn packages_linking_out_or_holding_fifos_are_refused_without_leaking() {
+    let scratch = Scratch::new("hostile-package");
+    let echo = scratch.file("echo.py", "import sys\nsys.stdout.write(sys.stdin.read())\n");
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
+    let secrets: Vec<&str> = shadow.lines().filter(|l| l.len() > 8).collect();
+    let cases: [(&str, &str, Option<&str>); 5] = [
+        ("shadow-ans", "data/sample/1.ans", Some("/etc/shadow")),
+        ("shadow-in", "data/sample/1.in", Some("/etc/shadow")),
+        ("environ-in", "data/sample/1.in", Some("/proc/self/environ")),
+        ("fifo-yaml", "problem.yaml", None),
+        ("fifo-in", "data/sample/1.in", None),
+    ];
+    for (name, rel, target) in cases {
+        scratch.file(&format!("{name}/data/sample/1.in"), "1 2\n");
+        scratch.file(&format!("{name}/data/sample/1.ans"), "1 2\n");
+        let path = scratch.0.path().join(name).join(rel);
+        let _ = std::fs::remove_file(&path);
+        match target {
+            Some(target) => std::os::unix::fs::symlink(target, &path).unwrap(),
+            None => assert!(Command::new("mkfifo").arg(&path).status().unwrap().success()),
+        }
+        let start = std::time::Instant::now();
+        let out = judge(&[
+            "grade",
+            "--json",
+            &scratch.0.path().join(name).display().to_string(),
+            &echo.display().to_string(),
+        ]);
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{name}: took {:?}", start.elapsed());
+        assert_eq!(out.code, 2, "{name}: {}\n{}", out.stdout, out.stderr);
+        let why = if target.is_some() { "leaves the package" } else { "not a regular file (a FIFO)" };
+        assert!(out.stderr.contains(&format!("{rel}: {why}")), "{name}: {}", out.stderr);
+        for line in &secrets {
+            assert!(!out.stdout.contains(line) && !out.stderr.contains(line), "{name} leaked /etc/shadow");
+        }
+        assert!(!out.stderr.contains("PATH=") && !out.stdout.contains("PATH="), "{name} leaked the environment");
+    }
+}

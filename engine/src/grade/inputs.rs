@@ -39,21 +39,27 @@ impl InputCache {
     }
 
     /// The test data as a sealed input. Files are kept; inline bytes (small,
-    /// and gone with their request) are sealed afresh.
+    /// and gone with their request) are sealed afresh. A file is opened beneath
+    /// its package's root on every call, so one swapped for a link out after
+    /// loading is refused even when an older copy is held.
     pub fn get(&self, data: &TestData) -> io::Result<Input> {
-        let path = match data {
+        let file = match data {
             TestData::Bytes(bytes) => return Input::from_bytes(bytes),
-            TestData::File(path) => path,
+            TestData::File(file) => file,
         };
-        let meta = std::fs::metadata(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let (opened, size) = file.open().map_err(io::Error::other)?;
+        let meta = opened.metadata()?;
         let key = FileKey {
-            path: path.clone(),
+            path: file.path(),
             device: meta.dev(),
             inode: meta.ino(),
             len: meta.len(),
             modified_ns: meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec()),
         };
-        self.held.try_get_with(key, || Input::from_file(path)).map_err(|e| io::Error::new(e.kind(), e.to_string()))
+        self.held
+            // Read no further than the size checked at open, whatever the file does since.
+            .try_get_with(key, || Input::from_reader(&mut io::Read::take(opened, size)))
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))
     }
 
     #[cfg(test)]
@@ -66,18 +72,21 @@ impl InputCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package_fs::{PackageDir, PackageLimits};
+    use crate::problem::PackageFile;
     use std::sync::Arc;
 
     #[test]
     fn inputs_are_shared_bounded_and_follow_file_changes() {
-        let dir = std::env::temp_dir().join(format!("judge-inputs-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        let package = Arc::new(PackageDir::open(dir, PackageLimits::default()).unwrap());
+        let file = |name: &str| TestData::File(PackageFile { package: package.clone(), rel: name.into() });
         let cache = InputCache::holding(3);
         let files: Vec<TestData> = (0..10)
             .map(|i| {
-                let path = dir.join(format!("{i}.in"));
-                std::fs::write(&path, format!("{i}\n")).unwrap();
-                TestData::File(path)
+                std::fs::write(dir.join(format!("{i}.in")), format!("{i}\n")).unwrap();
+                file(&format!("{i}.in"))
             })
             .collect();
         for file in &files {
@@ -87,9 +96,8 @@ mod tests {
         // A rewritten file is read again, not served stale.
         std::fs::write(dir.join("9.in"), "changed\n").unwrap();
         assert_eq!(cache.get(&files[9]).unwrap().len(), 8);
-        let missing = cache.get(&TestData::File(dir.join("missing.in"))).unwrap_err();
+        let missing = cache.get(&file("missing.in")).unwrap_err();
         assert!(missing.to_string().contains("missing.in"), "{missing}");
         assert_eq!(cache.get(&TestData::Bytes(Arc::new(b"abc".to_vec()))).unwrap().len(), 3);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

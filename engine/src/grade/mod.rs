@@ -9,7 +9,7 @@
 
 mod build;
 mod compile_cache;
-mod inputs;
+pub(crate) mod inputs;
 mod schedule;
 mod validators;
 
@@ -192,7 +192,7 @@ impl Grader {
         };
         let validator = match &problem.validator {
             ValidatorSpec::Default => None,
-            ValidatorSpec::Custom(path) => Some(self.validator(path)?),
+            ValidatorSpec::Custom(path) => Some(self.validator(problem, path)?),
         };
         let limits = lang.run_limits(Duration::from_secs_f64(time_limit), memory_mib * MIB, problem.output_mib * MIB);
         let plan = TestPlan {
@@ -233,9 +233,12 @@ impl Grader {
             .map_err(GradeError::Internal)
     }
 
-    fn validator(&self, path: &Path) -> Result<Arc<Program>, GradeError> {
+    fn validator(&self, problem: &Problem, path: &Path) -> Result<Arc<Program>, GradeError> {
         self.validators
-            .get(path, || build_validator(&self.languages, path))
+            .get(path, || {
+                let files = problem.validator_sources().map_err(|e| e.to_string());
+                build_validator(&self.languages, path, files)
+            })
             .map_err(GradeError::Internal)?
             .map_err(GradeError::Problem)
     }

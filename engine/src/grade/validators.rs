@@ -67,24 +67,25 @@ impl ValidatorCache {
 }
 
 /// Builds a package's validator (one source file, or a directory whose
-/// sources of one language are compiled together) in the sandbox.
-pub(crate) fn build_validator(languages: &Languages, path: &Path) -> Result<Validator, String> {
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let entries = match std::fs::read_dir(path) {
-            Ok(entries) => entries,
-            Err(e) => return Ok(Err(format!("{}: {e}", path.display()))),
-        };
-        let mut files: Vec<PathBuf> =
-            entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
+/// sources of one language are compiled together) in the sandbox. `files` are
+/// the validator's files by name, read safely from the package; `path` names
+/// the validator in messages.
+pub(crate) fn build_validator(
+    languages: &Languages,
+    path: &Path,
+    files: Result<Vec<(String, Vec<u8>)>, String>,
+) -> Result<Validator, String> {
+    let mut named = match files {
+        Ok(files) => files,
+        Err(e) => return Ok(Err(e)),
     };
+    let extension = |name: &str| Path::new(name).extension().and_then(|e| e.to_str()).map(str::to_owned);
     let found = VALIDATOR_LANGUAGES.iter().filter_map(|id| languages.get(id)).find_map(|lang| {
-        let sources: Vec<&PathBuf> = files
+        let sources: Vec<String> = named
             .iter()
-            .filter(|f| f.extension().and_then(|e| e.to_str()).is_some_and(|e| lang.extensions.iter().any(|x| x == e)))
+            .map(|(name, _)| name)
+            .filter(|name| extension(name).is_some_and(|e| lang.extensions.contains(&e)))
+            .cloned()
             .collect();
         (!sources.is_empty()).then_some((lang, sources))
     });
@@ -94,16 +95,7 @@ pub(crate) fn build_validator(languages: &Languages, path: &Path) -> Result<Vali
     if let Some(reason) = lang.unavailable_reason() {
         return Ok(Err(format!("validator language {}: {reason}", lang.id)));
     }
-    let mut named = Vec::new();
-    for file in &files {
-        let data = match std::fs::read(file) {
-            Ok(data) => data,
-            Err(e) => return Ok(Err(format!("{}: {e}", file.display()))),
-        };
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-        named.push((name, data));
-    }
-    let first_source = sources[0].file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+    let first_source = sources[0].clone();
     let text = named
         .iter()
         .find(|(n, _)| *n == first_source)
@@ -118,9 +110,8 @@ pub(crate) fn build_validator(languages: &Languages, path: &Path) -> Result<Vali
         }
     } else if let Some(cmd) = lang.compile.as_mut() {
         // Compile every source: the language's source name stands for all of them.
-        let source_names = sources.iter().filter_map(|s| s.file_name().and_then(|n| n.to_str()).map(String::from));
         if let Some(position) = cmd.iter().position(|a| *a == lang.source) {
-            cmd.splice(position..=position, source_names);
+            cmd.splice(position..=position, sources.iter().cloned());
         }
     }
     match build(&lang, &named, &text, VALIDATOR_MEMORY_MIB) {
@@ -208,8 +199,8 @@ mod tests {
         let languages = Languages::embedded().unwrap();
         let dir = std::env::temp_dir().join(format!("judge-validator-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("README"), "no source here").unwrap();
-        let built = build_validator(&languages, &dir);
+        let files = vec![("README".to_string(), b"no source here".to_vec())];
+        let built = build_validator(&languages, &dir, Ok(files));
         std::fs::remove_dir_all(&dir).unwrap();
         let err = built.expect("not the judge's failure").unwrap_err();
         assert!(err.contains("no validator source"), "{err}");

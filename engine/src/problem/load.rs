@@ -2,6 +2,7 @@
 //! limits, output validator, test data).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_yaml_ng::Value;
 
@@ -9,6 +10,7 @@ use super::testdata::{parse_on_reject, Inherited, Loader};
 use super::yaml::{read_yaml, Doc};
 use super::{invalid, io_err, is_legacy, output_validator, OnReject, Problem, ProblemError, ValidatorSpec};
 use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
+use crate::package_fs::{EntryKind, PackageDir, PackageLimits};
 
 /// Largest memory and output limit accepted, in MiB (1 TiB): far above any real
 /// problem, and far below where a conversion to bytes could overflow.
@@ -37,11 +39,20 @@ struct Limits {
 }
 
 impl Problem {
-    /// Loads a problem package directory (see the module documentation for the format).
+    /// Loads a problem package directory (see the module documentation for the format)
+    /// with the default [`PackageLimits`].
     pub fn load(dir: &Path) -> Result<Problem, ProblemError> {
+        Problem::load_with_limits(dir, PackageLimits::default())
+    }
+
+    /// Loads a problem package directory. Every file is read beneath the package root:
+    /// a link out of the package, a FIFO or device, or a file over `limits` is an error
+    /// naming the file (see [`crate::package_fs`]).
+    pub fn load_with_limits(dir: &Path, limits: PackageLimits) -> Result<Problem, ProblemError> {
         let (dir, name) = package_dir(dir)?;
+        let pkg = Arc::new(PackageDir::open(&dir, limits)?);
         let yaml_path = dir.join("problem.yaml");
-        let yaml = read_yaml(&yaml_path)?.unwrap_or(Value::Mapping(Default::default()));
+        let yaml = read_yaml(&pkg, "problem.yaml")?.unwrap_or(Value::Mapping(Default::default()));
         let doc = Doc { file: &yaml_path };
 
         let format_version = doc
@@ -58,12 +69,13 @@ impl Problem {
         let limits = read_limits(&doc, &yaml, legacy)?;
         let time_limit = match limits.time_limit {
             Some(t) => Some(t),
-            None => read_timelimit_file(&dir.join(".timelimit"))?,
+            None => read_timelimit_file(&pkg)?,
         };
         let root = grading_defaults(&doc, &yaml)?;
-        let validator = output_validator::find(&dir, &yaml_path, legacy, kind.custom, kind.interactive)?;
+        let validator = output_validator::find(&pkg, &yaml_path, legacy, kind.custom, kind.interactive)?;
 
         let mut loader = Loader {
+            pkg: &pkg,
             interactive: kind.interactive,
             default_validator: validator == ValidatorSpec::Default,
             problem_flags: &validator_flags,
@@ -71,12 +83,13 @@ impl Problem {
             tests: Vec::new(),
             groups: Vec::new(),
         };
-        load_test_data(&mut loader, &dir, &root)?;
+        load_test_data(&mut loader, &root)?;
         let Loader { tests, groups, .. } = loader;
 
         Ok(Problem {
             name,
             dir: Some(dir),
+            package: Some(pkg),
             time_limit,
             memory_mib: limits.memory_mib,
             output_mib: limits.output_mib,
@@ -211,12 +224,10 @@ fn read_limits(doc: &Doc, yaml: &Value, legacy: bool) -> Result<Limits, ProblemE
 }
 
 /// A `.timelimit` file (seconds), used when problem.yaml gives no time limit.
-fn read_timelimit_file(path: &Path) -> Result<Option<f64>, ProblemError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path)(e)),
-    };
+fn read_timelimit_file(pkg: &PackageDir) -> Result<Option<f64>, ProblemError> {
+    let Some(bytes) = pkg.read_config(Path::new(".timelimit"))? else { return Ok(None) };
+    let path = pkg.path().join(".timelimit");
+    let text = String::from_utf8_lossy(&bytes);
     let t = text.trim();
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_TIME_LIMIT => Ok(Some(v)),
@@ -253,14 +264,14 @@ fn grading_defaults(doc: &Doc, yaml: &Value) -> Result<Inherited, ProblemError> 
 }
 
 /// `data/sample` then `data/secret`; `data/testdata.yaml` applies to both.
-fn load_test_data(loader: &mut Loader, dir: &Path, root: &Inherited) -> Result<(), ProblemError> {
-    let data = dir.join("data");
-    if data.is_dir() {
-        let (root_inh, _) = loader.group_config(&data, "", root)?;
+fn load_test_data(loader: &mut Loader, root: &Inherited) -> Result<(), ProblemError> {
+    let pkg = loader.pkg;
+    let dir = pkg.path();
+    if pkg.kind(Path::new("data"))? == Some(EntryKind::Dir) {
+        let (root_inh, _) = loader.group_config("data", "", root)?;
         for top in ["sample", "secret"] {
-            let group_dir = data.join(top);
-            if group_dir.is_dir() {
-                loader.walk(&group_dir, top, &root_inh)?;
+            if pkg.kind(&Path::new("data").join(top))? == Some(EntryKind::Dir) {
+                loader.walk(top, &root_inh)?;
             }
         }
     }

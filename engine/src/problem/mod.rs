@@ -43,6 +43,11 @@
 //! groups (`accept_if_any_accepted`, ...), `.files` directories, per-test `args`,
 //! `include/`, input validators, submissions given as directories.
 //!
+//! Every file is read through [`PackageDir`] (`crate::package_fs`): beneath the package
+//! root, regular files only, size-capped; test data is re-read beneath the root at each
+//! use. A link out of the package, a FIFO or device, or a file over the caps is a load
+//! error naming the file relative to the package.
+//!
 //! Layout of this module: `model` the package model, `yaml` key lookups with
 //! file-and-key errors, `load` the steps of [`Problem::load`], `testdata` the walk of
 //! `data/`, `output_validator` where the validator program is, `score` scoring.
@@ -57,14 +62,17 @@ mod yaml;
 #[cfg(test)]
 mod tests;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
+pub use crate::package_fs::{PackageDir, PackageFsError, PackageLimits};
 pub use load::{MAX_LIMIT_MIB, MAX_TIME_LIMIT, MAX_TIME_MULTIPLIER};
-pub use model::{Aggregation, MaxScore, OnReject, Problem, TestCase, TestData, TestGroup, ValidatorSpec};
+pub use model::{Aggregation, MaxScore, OnReject, PackageFile, Problem, TestCase, TestData, TestGroup, ValidatorSpec};
 
+use crate::package_fs::EntryKind;
 use crate::validate;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +81,9 @@ pub enum ProblemError {
     Invalid(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// A package file refused or unreadable: names the file and why.
+    #[error(transparent)]
+    Package(#[from] PackageFsError),
 }
 
 fn invalid(msg: String) -> ProblemError {
@@ -87,25 +98,52 @@ fn is_legacy(version: &str) -> bool {
     version == "legacy" || version == "legacy-icpc"
 }
 
-fn hidden(name: &OsString) -> bool {
-    name.to_string_lossy().starts_with('.')
+fn hidden(name: &OsStr) -> bool {
+    name.as_bytes().starts_with(b".")
 }
 
-/// Non-hidden entries of a directory, sorted by file name (bytewise, like Python's sort of
-/// `os.listdir`), with whether each is a directory (symlinks followed).
-fn sorted_entries(dir: &Path) -> Result<Vec<(OsString, PathBuf, bool)>, ProblemError> {
+/// `rel` joined with `name`, as a package-relative path string (`""` is the root).
+fn join(rel: &str, name: &str) -> String {
+    if rel.is_empty() {
+        name.to_string()
+    } else {
+        format!("{rel}/{name}")
+    }
+}
+
+/// An entry of a package directory.
+struct Entry {
+    name: OsString,
+    /// Package-relative path; lossy when the name is not UTF-8 (see [`Entry::utf8_name`]).
+    rel: String,
+    kind: EntryKind,
+}
+
+impl Entry {
+    /// The name, or an error naming the file when it is not UTF-8.
+    fn utf8_name(&self, pkg: &PackageDir) -> Result<&str, ProblemError> {
+        self.name
+            .to_str()
+            .ok_or_else(|| invalid(format!("{}: {}: file name is not UTF-8", pkg.path().display(), self.rel)))
+    }
+}
+
+/// Non-hidden entries of package directory `rel`, sorted by file name (bytewise, like
+/// Python's sort of `os.listdir`), with what each is (in-package links followed; a link
+/// out of the package is an error naming it).
+fn sorted_entries(pkg: &PackageDir, rel: &str) -> Result<Vec<Entry>, ProblemError> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
-        let entry = entry.map_err(io_err(dir))?;
-        let name = entry.file_name();
+    for name in pkg.list(Path::new(rel))? {
         if hidden(&name) {
             continue;
         }
-        let path = entry.path();
-        let is_dir = std::fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
-        out.push((name, path, is_dir));
+        let entry_rel = join(rel, &name.to_string_lossy());
+        let kind = match pkg.kind(&Path::new(rel).join(&name))? {
+            Some(kind) => kind,
+            None => return Err(invalid(format!("{}: {entry_rel}: a link to nothing", pkg.path().display()))),
+        };
+        out.push(Entry { name, rel: entry_rel, kind });
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
@@ -136,6 +174,7 @@ impl Problem {
         Ok(Problem {
             name: name.to_string(),
             dir: None,
+            package: None,
             time_limit: Some(time_limit),
             memory_mib,
             output_mib,
@@ -152,26 +191,52 @@ impl Problem {
         })
     }
 
-    /// Files under `submissions/<kind>/` as (kind, path), sorted.
+    /// Files under `submissions/<kind>/` as (kind, path), sorted. Read them with
+    /// [`Problem::read_submission`].
     pub fn submissions(&self) -> Result<Vec<(String, PathBuf)>, ProblemError> {
-        let Some(dir) = &self.dir else { return Ok(Vec::new()) };
-        let root = dir.join("submissions");
-        if !root.is_dir() {
+        let (Some(dir), Some(pkg)) = (&self.dir, &self.package) else { return Ok(Vec::new()) };
+        if pkg.kind(Path::new("submissions"))? != Some(EntryKind::Dir) {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        for (kind, kind_dir, is_dir) in sorted_entries(&root)? {
-            if !is_dir {
+        for kind in sorted_entries(pkg, "submissions")? {
+            if kind.kind != EntryKind::Dir {
                 continue;
             }
-            let kind = kind.to_string_lossy().into_owned();
-            for (_, path, is_dir) in sorted_entries(&kind_dir)? {
-                if !is_dir {
-                    out.push((kind.clone(), path));
+            let kind_name = kind.name.to_string_lossy().into_owned();
+            for file in sorted_entries(pkg, &kind.rel)? {
+                if file.kind != EntryKind::Dir {
+                    file.utf8_name(pkg)?;
+                    out.push((kind_name.clone(), dir.join(&file.rel)));
                 }
             }
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Reads a file of the package (e.g. one of [`Problem::submissions`]) beneath its
+    /// root, a regular file within the per-file cap. `file` may be absolute (under
+    /// [`Problem::dir`]) or relative to the package.
+    pub fn read_package_file(&self, file: &Path) -> Result<Vec<u8>, ProblemError> {
+        let (Some(dir), Some(pkg)) = (&self.dir, &self.package) else {
+            return Err(invalid(format!("{}: problem {} has no package directory", file.display(), self.name)));
+        };
+        let rel = file.strip_prefix(dir).unwrap_or(file);
+        Ok(pkg.read(rel, pkg.limits().max_file_bytes)?)
+    }
+
+    /// The custom output validator's files as (file name, contents), sorted by name: the
+    /// single source file, or every regular file of its directory. Each is read beneath
+    /// the package root within the per-file cap; a link out, a FIFO or device, or a
+    /// name that is not UTF-8 is an error naming the file. Empty for the default validator.
+    pub fn validator_sources(&self) -> Result<Vec<(String, Vec<u8>)>, ProblemError> {
+        let (ValidatorSpec::Custom(path), Some(dir), Some(pkg)) = (&self.validator, &self.dir, &self.package) else {
+            return Ok(Vec::new());
+        };
+        let rel = path.strip_prefix(dir).unwrap_or(path).to_string_lossy().into_owned();
+        let files = output_validator::source_files(pkg, &rel)?;
+        let max = pkg.limits().max_file_bytes;
+        files.into_iter().map(|(name, rel)| Ok((name, pkg.read(Path::new(&rel), max)?))).collect()
     }
 }

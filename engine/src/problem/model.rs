@@ -3,19 +3,46 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::package_fs::{PackageDir, PackageFsError};
 use crate::validate;
 
 /// Test data: a file of the package, or bytes given inline.
 #[derive(Clone, Debug)]
 pub enum TestData {
-    File(PathBuf),
+    File(PackageFile),
     Bytes(Arc<Vec<u8>>),
 }
 
+/// A file of a loaded package, read beneath the package root each time (so a file
+/// swapped for a link out after loading is still refused).
+#[derive(Clone, Debug)]
+pub struct PackageFile {
+    pub package: Arc<PackageDir>,
+    /// Relative to the package root.
+    pub rel: PathBuf,
+}
+
+impl PackageFile {
+    /// The file's whole contents, within the package's per-file cap.
+    pub fn read(&self) -> Result<Vec<u8>, PackageFsError> {
+        self.package.read(&self.rel, self.package.limits().max_file_bytes)
+    }
+
+    /// The file opened for reading, with its size, within the per-file cap.
+    pub fn open(&self) -> Result<(std::fs::File, u64), PackageFsError> {
+        self.package.open_file(&self.rel, self.package.limits().max_file_bytes)
+    }
+
+    /// Where the file is, for messages.
+    pub fn path(&self) -> PathBuf {
+        self.package.path().join(&self.rel)
+    }
+}
+
 impl TestData {
-    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+    pub fn read(&self) -> Result<Vec<u8>, PackageFsError> {
         match self {
-            TestData::File(p) => std::fs::read(p),
+            TestData::File(file) => file.read(),
             TestData::Bytes(b) => Ok(b.as_ref().clone()),
         }
     }
@@ -110,6 +137,8 @@ impl TestGroup {
 pub struct Problem {
     pub name: String,
     pub dir: Option<PathBuf>,
+    /// The package root every file is read beneath (None for inline problems).
+    pub package: Option<Arc<PackageDir>>,
     /// Seconds, from problem.yaml or .timelimit; None when the package gives none.
     pub time_limit: Option<f64>,
     pub memory_mib: u64,

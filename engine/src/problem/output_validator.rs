@@ -1,54 +1,62 @@
-//! Finding a package's output validator program.
+//! Finding a package's output validator program, and listing its source files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{invalid, sorted_entries, ProblemError, ValidatorSpec};
+use crate::package_fs::{EntryKind, PackageDir, PackageFsError};
 
 /// The validator a package uses: legacy packages look in `output_validators/` (then
 /// `output_validator/`) only when validation is custom or interactive; 2023-07 packages
-/// use `output_validator/` (or `output_validators/`) whenever present.
+/// use `output_validator/` (or `output_validators/`) whenever present. Its files are
+/// checked now (beneath the root, regular, within the caps).
 pub(super) fn find(
-    dir: &Path,
+    pkg: &PackageDir,
     yaml_path: &Path,
     legacy: bool,
     custom: bool,
     interactive: bool,
 ) -> Result<ValidatorSpec, ProblemError> {
-    let single = dir.join("output_validator");
-    if legacy {
+    let dir = pkg.path();
+    let single = "output_validator";
+    let is_dir = |rel: &str| -> Result<bool, ProblemError> { Ok(pkg.kind(Path::new(rel))? == Some(EntryKind::Dir)) };
+    let found = if legacy {
         if !(custom || interactive) {
             return Ok(ValidatorSpec::Default);
         }
-        let found = match find_validator_in(&dir.join("output_validators"))? {
+        let found = match find_validator_in(pkg, "output_validators")? {
             Some(p) => Some(p),
-            None if single.is_dir() && !sorted_entries(&single)?.is_empty() => Some(single),
+            None if is_dir(single)? && !sorted_entries(pkg, single)?.is_empty() => Some(single.to_string()),
             None => None,
         };
-        return match found {
-            Some(p) => Ok(ValidatorSpec::Custom(p)),
-            None => Err(invalid(format!(
+        if found.is_none() {
+            return Err(invalid(format!(
                 "{}: validation is custom but there is no output validator (expected {}/<name>/)",
                 yaml_path.display(),
                 dir.join("output_validators").display()
-            ))),
-        };
-    }
-    let found = if single.is_dir() {
-        if sorted_entries(&single)?.is_empty() {
-            return Err(invalid(format!("{}: empty output validator directory", single.display())));
+            )));
         }
-        Some(single.clone())
+        found
+    } else if is_dir(single)? {
+        if sorted_entries(pkg, single)?.is_empty() {
+            return Err(invalid(format!("{}: empty output validator directory", dir.join(single).display())));
+        }
+        Some(single.to_string())
     } else {
-        find_validator_in(&dir.join("output_validators"))?
+        find_validator_in(pkg, "output_validators")?
     };
     match found {
-        Some(p) => Ok(ValidatorSpec::Custom(p)),
+        Some(rel) => {
+            for (_, file) in source_files(pkg, &rel)? {
+                pkg.check_file(Path::new(&file))?;
+            }
+            Ok(ValidatorSpec::Custom(dir.join(rel)))
+        }
         None if custom || interactive => {
             let why = if interactive { "the problem is interactive" } else { "validation is custom" };
             Err(invalid(format!(
                 "{}: {why} but there is no output validator (expected {}/)",
                 dir.display(),
-                single.display()
+                dir.join(single).display()
             )))
         }
         None => Ok(ValidatorSpec::Default),
@@ -57,22 +65,49 @@ pub(super) fn find(
 
 /// The program in an `output_validators/` directory: its single entry (a directory of
 /// sources or one file), or the directory itself when it holds only loose files.
-fn find_validator_in(dir: &Path) -> Result<Option<PathBuf>, ProblemError> {
-    if !dir.is_dir() {
+fn find_validator_in(pkg: &PackageDir, rel: &str) -> Result<Option<String>, ProblemError> {
+    if pkg.kind(Path::new(rel))? != Some(EntryKind::Dir) {
         return Ok(None);
     }
-    let entries = sorted_entries(dir)?;
+    let entries = sorted_entries(pkg, rel)?;
     match entries.len() {
         0 => Ok(None),
-        1 => Ok(Some(entries[0].1.clone())),
-        _ if entries.iter().all(|e| !e.2) => Ok(Some(dir.to_path_buf())),
+        1 => Ok(Some(entries[0].rel.clone())),
+        _ if entries.iter().all(|e| e.kind != EntryKind::Dir) => Ok(Some(rel.to_string())),
         _ => {
-            let names: Vec<String> = entries.iter().map(|e| e.0.to_string_lossy().into_owned()).collect();
+            let names: Vec<String> = entries.iter().map(|e| e.name.to_string_lossy().into_owned()).collect();
             Err(invalid(format!(
                 "{}: several output validators ({}); only one is supported",
-                dir.display(),
+                pkg.path().join(rel).display(),
                 names.join(", ")
             )))
         }
     }
+}
+
+/// The validator's source files as (file name, package-relative path): `rel` itself when
+/// it is a file, else the files of directory `rel` (subdirectories are skipped). A FIFO,
+/// device or link out of the package, or a name that is not UTF-8, is an error.
+pub(super) fn source_files(pkg: &PackageDir, rel: &str) -> Result<Vec<(String, String)>, ProblemError> {
+    match pkg.kind(Path::new(rel))? {
+        Some(EntryKind::Dir) => {}
+        _ => {
+            let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
+            return Ok(vec![(name, rel.to_string())]);
+        }
+    }
+    let mut files = Vec::new();
+    for entry in sorted_entries(pkg, rel)? {
+        let name = entry.utf8_name(pkg)?.to_string();
+        match entry.kind {
+            EntryKind::Dir => continue,
+            EntryKind::File => files.push((name, entry.rel)),
+            EntryKind::Other(kind) => {
+                return Err(
+                    PackageFsError::NotRegular { root: pkg.path().to_path_buf(), file: entry.rel.into(), kind }.into()
+                )
+            }
+        }
+    }
+    Ok(files)
 }

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use serde_yaml_ng::Value;
 
 use super::yaml::{read_yaml, Doc};
-use super::{invalid, sorted_entries, Aggregation, MaxScore, OnReject, ProblemError, TestCase, TestData, TestGroup};
+use super::{
+    invalid, sorted_entries, Aggregation, MaxScore, OnReject, PackageFile, ProblemError, TestCase, TestData, TestGroup,
+};
+use crate::package_fs::{EntryKind, PackageDir, PackageFsError};
 use crate::validate;
 
 /// Deeper nesting is refused; this also stops symlink loops.
@@ -26,6 +29,8 @@ pub(super) struct Inherited {
 }
 
 pub(super) struct Loader<'a> {
+    /// The package every file is read beneath.
+    pub(super) pkg: &'a Arc<PackageDir>,
     pub(super) interactive: bool,
     /// Whether the default validator judges: then every test's flags are parsed.
     pub(super) default_validator: bool,
@@ -37,10 +42,11 @@ pub(super) struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Reads the group config of `dir` on top of `parent`.
+    /// Reads the group config of package directory `dir` (e.g. `data/secret/g`) on top
+    /// of `parent`; `rel` is the group's name (e.g. `secret/g`).
     pub(super) fn group_config(
         &self,
-        dir: &Path,
+        dir: &str,
         rel: &str,
         parent: &Inherited,
     ) -> Result<(Inherited, TestGroup), ProblemError> {
@@ -48,9 +54,9 @@ impl Loader<'_> {
         let mut group = TestGroup::new(rel);
         let mut yaml = None;
         for file in ["testdata.yaml", "test_group.yaml"] {
-            let path = dir.join(file);
-            if let Some(v) = read_yaml(&path)? {
-                yaml = Some((path, v));
+            let file_rel = format!("{dir}/{file}");
+            if let Some(v) = read_yaml(self.pkg, &file_rel)? {
+                yaml = Some((self.pkg.path().join(file_rel), v));
                 break;
             }
         }
@@ -110,38 +116,56 @@ impl Loader<'_> {
         Ok((inh, group))
     }
 
-    pub(super) fn walk(&mut self, dir: &Path, rel: &str, parent: &Inherited) -> Result<(), ProblemError> {
+    /// Walks group `rel` (e.g. `secret/g`, the directory `data/secret/g`).
+    pub(super) fn walk(&mut self, rel: &str, parent: &Inherited) -> Result<(), ProblemError> {
+        let pkg = self.pkg;
+        let dir = format!("data/{rel}");
         if rel.matches('/').count() >= MAX_GROUP_DEPTH {
-            return Err(invalid(format!("{}: test groups nested too deeply", dir.display())));
+            return Err(invalid(format!("{}: {dir}: test groups nested too deeply", pkg.path().display())));
         }
-        let (inh, group) = self.group_config(dir, rel, parent)?;
+        let (inh, group) = self.group_config(&dir, rel, parent)?;
         self.groups.push(group);
-        for (name, path, is_dir) in sorted_entries(dir)? {
-            let name = name.to_string_lossy().into_owned();
-            if is_dir {
-                self.walk(&path, &format!("{rel}/{name}"), &inh)?;
-                continue;
+        for entry in sorted_entries(pkg, &dir)? {
+            // A name that is not UTF-8 cannot be paired with its .ans: say so.
+            let name = entry.utf8_name(pkg)?;
+            match entry.kind {
+                EntryKind::Dir => {
+                    self.walk(&format!("{rel}/{name}"), &inh)?;
+                    continue;
+                }
+                EntryKind::File => {}
+                EntryKind::Other(kind) if name.ends_with(".in") || name.ends_with(".ans") => {
+                    return Err(PackageFsError::NotRegular {
+                        root: pkg.path().to_path_buf(),
+                        file: entry.rel.clone().into(),
+                        kind,
+                    }
+                    .into());
+                }
+                EntryKind::Other(_) => continue,
             }
             let Some(base) = name.strip_suffix(".in") else { continue };
             if base.is_empty() {
                 continue;
             }
-            let ans = dir.join(format!("{base}.ans"));
-            let answer = if ans.is_file() {
-                TestData::File(ans)
-            } else if self.interactive {
-                TestData::Bytes(Arc::new(Vec::new()))
-            } else {
-                return Err(invalid(format!(
-                    "{}: test input without answer file (expected {})",
-                    path.display(),
-                    ans.display()
-                )));
+            let ans = format!("{dir}/{base}.ans");
+            let answer = match pkg.kind(Path::new(&ans))? {
+                Some(_) => TestData::File(self.checked_file(&ans)?),
+                None if self.interactive => TestData::Bytes(Arc::new(Vec::new())),
+                None => {
+                    return Err(invalid(format!(
+                        "{}: {}: test input without answer file (expected {ans})",
+                        pkg.path().display(),
+                        entry.rel
+                    )))
+                }
             };
+            let input = TestData::File(self.checked_file(&entry.rel)?);
             let mut args = inh.validator_args.clone();
             let mut args_file = inh.validator_args_file.clone();
-            let case_yaml = dir.join(format!("{base}.yaml"));
-            if let Some(map) = read_yaml(&case_yaml)? {
+            let case_yaml = format!("{dir}/{base}.yaml");
+            if let Some(map) = read_yaml(pkg, &case_yaml)? {
+                let case_yaml = pkg.path().join(case_yaml);
                 if let Some(own) = (Doc { file: &case_yaml }).validator_args(&map)? {
                     args = own;
                     args_file = Some(case_yaml);
@@ -153,13 +177,20 @@ impl Loader<'_> {
             self.tests.push(TestCase {
                 name: format!("{rel}/{base}"),
                 group: rel.to_string(),
-                input: TestData::File(path),
+                input,
                 answer,
                 validator_flags,
                 default_flags,
             });
         }
         Ok(())
+    }
+
+    /// A test data file of the package, checked now (regular, within the size caps) and
+    /// read beneath the root again whenever it is used.
+    fn checked_file(&self, rel: &str) -> Result<PackageFile, ProblemError> {
+        self.pkg.check_file(Path::new(rel))?;
+        Ok(PackageFile { package: self.pkg.clone(), rel: rel.into() })
     }
 
     /// Parses a test's flags for the default validator (a custom validator takes the

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use serde_yaml_ng::Value;
 
-use super::{invalid, io_err, ProblemError};
+use super::{invalid, ProblemError};
+use crate::package_fs::PackageDir;
 
 /// A short description of a YAML value for error messages.
 pub(super) fn describe(v: &Value) -> String {
@@ -22,13 +23,19 @@ pub(super) fn describe(v: &Value) -> String {
     }
 }
 
-/// Reads a YAML file into a map value; a missing file is `None`, an empty one an empty map.
-pub(super) fn read_yaml(path: &Path) -> Result<Option<Value>, ProblemError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path)(e)),
-    };
+/// Deepest `[`/`{` nesting accepted: the YAML scanner takes time quadratic in it.
+pub(super) const MAX_FLOW_DEPTH: usize = 64;
+/// Most `[` and `{` accepted in one file, quoted or not: bounds the scanner's work even
+/// where quoting would hide nesting from [`check_nesting`].
+pub(super) const MAX_FLOW_OPENERS: usize = 10_000;
+
+/// Reads the YAML file `rel` of the package into a map value; a missing file is `None`,
+/// an empty one an empty map.
+pub(super) fn read_yaml(pkg: &PackageDir, rel: &str) -> Result<Option<Value>, ProblemError> {
+    let Some(bytes) = pkg.read_config(Path::new(rel))? else { return Ok(None) };
+    let path = pkg.path().join(rel);
+    let text = String::from_utf8(bytes).map_err(|_| invalid(format!("{}: not UTF-8 text", path.display())))?;
+    check_nesting(&text).map_err(|why| invalid(format!("{}: invalid YAML: {why}", path.display())))?;
     let value: Value =
         serde_yaml_ng::from_str(&text).map_err(|e| invalid(format!("{}: invalid YAML: {e}", path.display())))?;
     match value {
@@ -36,6 +43,31 @@ pub(super) fn read_yaml(path: &Path) -> Result<Option<Value>, ProblemError> {
         Value::Mapping(_) => Ok(Some(value)),
         other => Err(invalid(format!("{}: expected a map of keys, got {}", path.display(), describe(&other)))),
     }
+}
+
+/// Refuses flow collections nested deeper than [`MAX_FLOW_DEPTH`] or more than
+/// [`MAX_FLOW_OPENERS`] brackets in all, before the parser sees them. Brackets are
+/// counted even inside quotes and comments: that can only refuse more.
+pub(super) fn check_nesting(text: &str) -> Result<(), String> {
+    let (mut depth, mut openers, mut line) = (0usize, 0usize, 1usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                openers += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(format!("lists or maps nested more than {MAX_FLOW_DEPTH} deep (line {line})"));
+                }
+                if openers > MAX_FLOW_OPENERS {
+                    return Err(format!("more than {MAX_FLOW_OPENERS} '[' and '{{' (line {line})"));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Key lookups on a YAML map that produce errors naming the file and the key.

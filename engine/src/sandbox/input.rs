@@ -26,8 +26,13 @@ impl Input {
 
     pub fn from_file(path: &Path) -> io::Result<Input> {
         let mut source = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Self::from_reader(&mut source)
+    }
+
+    /// Everything `source` yields (bound it with `Read::take` where it is untrusted).
+    pub fn from_reader(source: &mut impl io::Read) -> io::Result<Input> {
         let memfd = Self::create()?;
-        let len = io::copy(&mut source, &mut memfd.as_file())?;
+        let len = io::copy(source, &mut memfd.as_file())?;
         Self::seal(memfd, len)
     }
 

@@ -3,6 +3,7 @@
 mod errors;
 mod load;
 mod score;
+mod untrusted;
 
 use std::path::PathBuf;
 
