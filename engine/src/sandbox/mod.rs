@@ -20,6 +20,7 @@ mod monitor;
 mod mounts;
 mod seccomp;
 mod slot;
+mod socket_memory;
 mod sys;
 mod warm;
 
