@@ -28,6 +28,9 @@ use crate::limits::MIB;
 fn sample_interval(running_for: Duration) -> Duration {
     (running_for / 4).clamp(Duration::from_micros(250), Duration::from_millis(2))
 }
+/// The interval once a run holds over half its memory limit: kernel memory
+/// (socket buffers, page tables) can grow by 10 MiB a millisecond.
+const NEAR_LIMIT_INTERVAL: Duration = Duration::from_micros(500);
 /// Building the root must not take longer than this.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the work directory appears inside the sandbox.
@@ -533,8 +536,13 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
     // Until the program has exec'd it shares the judge's memory, whose size
     // says nothing about the program: memory counts from then on.
     let mut running = false;
+    let mut near_limit = false;
     loop {
-        match reports.next(sample_interval(started.elapsed())) {
+        let mut interval = sample_interval(started.elapsed());
+        if near_limit {
+            interval = interval.min(NEAR_LIMIT_INTERVAL);
+        }
+        match reports.next(interval) {
             Some(Ok(r)) if r.kind == child::REPORT_EXEC_FAILED => {
                 outcome.exec_failure = Some((r.a as i32, r.b));
                 continue;
@@ -557,6 +565,7 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
         outcome.cpu_sampled_ns = outcome.cpu_sampled_ns.max(s.cpu_ns);
         outcome.peak.rss_bytes = outcome.peak.rss_bytes.max(s.rss_bytes);
         outcome.peak.hwm_bytes = outcome.peak.hwm_bytes.max(s.hwm_bytes);
+        near_limit = s.rss_bytes.max(s.hwm_bytes) > limits.memory / 2;
         outcome.breach = if s.cpu_ns > cpu_limit_ns {
             Some(Breach::Cpu)
         } else if s.rss_bytes.max(s.hwm_bytes) > limits.memory {
