@@ -566,6 +566,9 @@ fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &MountPlan
         outcome.peak.rss_bytes = outcome.peak.rss_bytes.max(s.rss_bytes);
         outcome.peak.hwm_bytes = outcome.peak.hwm_bytes.max(s.hwm_bytes);
         near_limit = s.rss_bytes.max(s.hwm_bytes) > limits.memory / 2;
+        if let (true, Some(m)) = (near_limit, &monitor) {
+            m.near_limit();
+        }
         outcome.breach = if s.cpu_ns > cpu_limit_ns {
             Some(Breach::Cpu)
         } else if s.rss_bytes.max(s.hwm_bytes) > limits.memory {

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, Instant};
 
 use procfs::process::{Schedstat, Stat};
 use procfs::FromRead;
@@ -35,38 +36,67 @@ pub struct Monitor {
     sockets: Option<SocketMemory>,
     ns_per_tick: u64,
     page_size: u64,
-    _priority: Priority,
+    priority: Priority,
+    /// Socket buffers and the program's page tables, refreshed at most every
+    /// EXTRAS_EVERY (they cost a netlink dump and a status read per sample).
+    extras: std::cell::Cell<Extras>,
+    attached: Instant,
 }
+
+#[derive(Clone, Copy, Default)]
+struct Extras {
+    socket_bytes: u64,
+    program_page_tables_kb: u64,
+    /// Time since attach of the last refresh.
+    at: Option<Duration>,
+}
+
+/// How often socket buffers and the program's page tables are read. Neither
+/// grows faster than about 10 MiB a millisecond, and most programs are done
+/// before the first refresh, so short runs pay nothing for them.
+const EXTRAS_EVERY: Duration = Duration::from_millis(1);
 
 /// The sampling thread's scheduling priority, raised while it monitors: a run
 /// of many busy processes must not delay the sample that stops it (kernel
-/// memory can grow by 10 MiB a millisecond). Real-time round-robin at the
-/// lowest level, so it preempts the run on waking; it sleeps between samples,
+/// memory can grow by 10 MiB a millisecond). Nice -10 throughout, and
+/// real-time round-robin at the lowest level once the run nears its memory
+/// limit, so that it preempts the run on waking; it sleeps between samples,
 /// and a sample costs well under its interval. Without CAP_SYS_NICE the
 /// thread keeps its normal priority.
 struct Priority {
     tid: libc::id_t,
     old_nice: i32,
     /// Whether the thread was switched from SCHED_OTHER to SCHED_RR.
-    real_time: bool,
+    real_time: std::cell::Cell<bool>,
 }
 
-/// Nice value of a sampling thread where real-time priority is refused.
+/// Nice value of a sampling thread.
 const MONITOR_NICE: i32 = -10;
 
 impl Priority {
     fn raise() -> Priority {
-        // SAFETY: gettid, get/setpriority and sched_{get,set}scheduler on the
-        // calling thread only, with a valid sched_param.
+        // SAFETY: gettid and get/setpriority on the calling thread only.
         unsafe {
             let tid = libc::gettid() as libc::id_t;
             let old_nice = libc::getpriority(libc::PRIO_PROCESS, tid);
             libc::setpriority(libc::PRIO_PROCESS, tid, MONITOR_NICE.min(old_nice));
-            let param = libc::sched_param { sched_priority: 1 };
-            let real_time = libc::sched_getscheduler(tid as i32) == libc::SCHED_OTHER
-                && libc::sched_setscheduler(tid as i32, libc::SCHED_RR, &param) == 0;
-            Priority { tid, old_nice, real_time }
+            Priority { tid, old_nice, real_time: std::cell::Cell::new(false) }
         }
+    }
+
+    /// Switches to real-time round-robin (lowest level), once. Only runs
+    /// near their limit pay for it: switching costs milliseconds a run.
+    fn real_time(&self) {
+        if self.real_time.get() {
+            return;
+        }
+        let param = libc::sched_param { sched_priority: 1 };
+        // SAFETY: sched_{get,set}scheduler on the calling thread with a valid sched_param.
+        let switched = unsafe {
+            libc::sched_getscheduler(self.tid as i32) == libc::SCHED_OTHER
+                && libc::sched_setscheduler(self.tid as i32, libc::SCHED_RR, &param) == 0
+        };
+        self.real_time.set(switched);
     }
 }
 
@@ -74,7 +104,7 @@ impl Drop for Priority {
     fn drop(&mut self) {
         // SAFETY: restores the policy and nice value of the thread that raised them.
         unsafe {
-            if self.real_time {
+            if self.real_time.get() {
                 let param = libc::sched_param { sched_priority: 0 };
                 libc::sched_setscheduler(self.tid as i32, libc::SCHED_OTHER, &param);
             }
@@ -114,13 +144,32 @@ impl Monitor {
             sockets,
             ns_per_tick: 1_000_000_000 / ticks,
             page_size,
-            _priority: priority,
+            priority,
+            extras: Default::default(),
+            attached: Instant::now(),
         })
     }
 
+    /// Called when the run nears its memory limit: from now on sampling
+    /// preempts the run (see `Priority`).
+    pub fn near_limit(&self) {
+        self.priority.real_time();
+    }
+
     pub fn sample(&self) -> Sample {
-        let sockets = self.sockets.as_ref().and_then(SocketMemory::bytes).unwrap_or(0);
-        let mut total = Sample { rss_bytes: self.tmpfs_used() + sockets, ..Sample::default() };
+        let now = self.attached.elapsed();
+        let mut extras = self.extras.get();
+        let refresh = match extras.at {
+            Some(at) => now >= at + EXTRAS_EVERY,
+            None => now >= EXTRAS_EVERY,
+        };
+        if refresh {
+            extras.socket_bytes = self.sockets.as_ref().and_then(SocketMemory::bytes).unwrap_or(0);
+            extras.program_page_tables_kb = self.status(PROGRAM_PID).page_tables_kb;
+            extras.at = Some(now);
+            self.extras.set(extras);
+        }
+        let mut total = Sample { rss_bytes: self.tmpfs_used() + extras.socket_bytes, ..Sample::default() };
         // Ascending pid order reads parents before their children in the usual
         // case, so a child reaped mid-scan is missed rather than counted twice.
         let mut processes = Vec::new();
@@ -149,15 +198,18 @@ impl Monitor {
         for (pid, rss) in processes {
             // No Pss: the process released its memory since its stat was read.
             let resident = if shared { self.pss_bytes(pid).unwrap_or(0) } else { rss };
-            let status = self.status(pid);
             // Page tables are memory no resident set shows: huge sparse
-            // mappings cost them without touching a page.
-            memory.push((pid, resident + status.page_tables_kb * 1024));
-            // The program's own peak is read when it exits (child.rs); for
-            // the processes it starts, VmHWM catches spikes between samples.
-            if pid != PROGRAM_PID {
+            // mappings cost them without touching a page. The program's own
+            // peak is read when it exits (child.rs); for the processes it
+            // starts, VmHWM catches spikes between samples.
+            let page_tables_kb = if pid == PROGRAM_PID {
+                extras.program_page_tables_kb
+            } else {
+                let status = self.status(pid);
                 total.hwm_bytes = total.hwm_bytes.max(status.peak_kb * 1024);
-            }
+                status.page_tables_kb
+            };
+            memory.push((pid, resident + page_tables_kb * 1024));
         }
         // A sharer that exits mid-scan hands its share to those read after
         // it, so shared pages would count more than once: processes that
