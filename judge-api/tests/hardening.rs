@@ -155,6 +155,15 @@ fn host_information_in_proc_is_masked() {
 }
 
 #[test]
+fn listing_the_mount_table_by_syscall_is_refused() {
+    let prog = compile("privileged");
+    let _g = shared();
+    let r = run_prog(&prog, &[], &["listmount"]);
+    assert_status(&r, "OK");
+    assert_eq!(field(&r.stdout, "listmount"), Some("EPERM"), "{}", r.stdout);
+}
+
+#[test]
 fn only_unix_and_ip_socket_families_are_allowed() {
     let prog = compile("socket_families");
     let _g = shared();

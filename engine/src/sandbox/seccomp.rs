@@ -69,6 +69,10 @@ const DENIED: &[i64] = &[
     libc::SYS_adjtimex,
     libc::SYS_vhangup,
     libc::SYS_lookup_dcookie,
+    // statmount and listmount (Linux 6.8): the mount table with each mount's
+    // source device and host path, which /proc masks cannot cover.
+    457,
+    458,
     // Memory that no process's resident set shows (the monitor would not see
     // it): an unmapped memfd, a detached SysV segment, SysV message queues.
     // Without cgroups to charge it, these are refused. /tmp is counted by the
