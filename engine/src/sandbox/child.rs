@@ -187,10 +187,17 @@ fn wait_for_program(pid: i32) -> ProgramEnd {
                 let deliver = if status >> 16 == libc::PTRACE_EVENT_EXIT {
                     exit_peak_kb = peak_kb_of(pid);
                     0
+                } else if status >> 16 == libc::PTRACE_EVENT_EXEC {
+                    // A later exec of the program (a launcher script's
+                    // `exec java ...`): nothing to deliver.
+                    0
                 } else if signal == libc::SIGTRAP && !options_set {
-                    // The stop after exec: ask to be told of the exit.
+                    // The stop after the first exec: ask to be told of the
+                    // exit, and of later execs as events (without
+                    // TRACEEXEC each one would raise a real SIGTRAP).
                     options_set = true;
-                    let options = (libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL) as usize;
+                    let options =
+                        (libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACEEXEC) as usize;
                     let _ = sys::ptrace_set_options(pid, options);
                     0
                 } else if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {

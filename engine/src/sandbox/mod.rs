@@ -41,6 +41,7 @@ mod namespaces;
 mod protocol;
 mod seccomp;
 mod slot;
+mod socket_memory;
 mod stack;
 mod supervisor;
 mod sys;

@@ -46,6 +46,61 @@ pub const SYSTEM_BINDS: &[&str] = &[
     "/etc/localtime",
 ];
 
+/// /proc files that tell about the host rather than the run: its boot
+/// arguments, kernel symbols and configuration, modules, keys, devices,
+/// disks, timers and scheduler state, physical memory. What container
+/// runtimes mask, and the like. Read, each shows as empty (or, when only
+/// root may read it, fails).
+pub const PROC_MASKED_FILES: &[&str] = &[
+    "cmdline",
+    "config.gz",
+    "diskstats",
+    "iomem",
+    "ioports",
+    "kallsyms",
+    "kcore",
+    "key-users",
+    "keys",
+    "kmsg",
+    "kpagecgroup",
+    "kpagecount",
+    "kpageflags",
+    "latency_stats",
+    "modules",
+    "partitions",
+    "sched_debug",
+    "slabinfo",
+    "sysrq-trigger",
+    "timer_list",
+    "timer_stats",
+    "vmallocinfo",
+];
+
+/// /proc directories of host hardware and drivers, shown empty.
+pub const PROC_MASKED_DIRS: &[&str] = &["acpi", "asound", "bus", "driver", "fs", "irq", "scsi"];
+
+/// The masked entries this kernel has (a mount on a missing one would fail).
+/// Files only root may read (kcore, kmsg, slabinfo, ...) stay unreadable to
+/// the program's uid without a mount, which costs about 10 µs a run each.
+fn proc_masks() -> &'static (Vec<&'static str>, Vec<&'static str>) {
+    use std::os::unix::fs::PermissionsExt;
+    static MASKS: std::sync::OnceLock<(Vec<&'static str>, Vec<&'static str>)> = std::sync::OnceLock::new();
+    MASKS.get_or_init(|| {
+        let meta = |name: &str| std::fs::symlink_metadata(Path::new("/proc").join(name)).ok();
+        let files = PROC_MASKED_FILES
+            .iter()
+            .filter(|name| meta(name).is_some_and(|m| m.is_file() && m.permissions().mode() & 0o007 != 0))
+            .copied()
+            .collect();
+        let dirs = PROC_MASKED_DIRS.iter().filter(|name| meta(name).is_some_and(|m| m.is_dir())).copied().collect();
+        (files, dirs)
+    })
+}
+
+/// Files and directories the run's /tmp may hold: about 1 KiB of kernel
+/// memory each at most, so a few MiB (the monitor counts them too).
+pub const TMP_INODES: u64 = 4096;
+
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 const DEV_LINKS: &[(&str, &str)] = &[
     ("/proc/self/fd", "fd"),
@@ -243,10 +298,31 @@ impl MountPlan {
         // clone of the judge and would show the judge's command line (e.g.
         // `serve --token T`) in /proc/1/cmdline. The host's monitor, root, sees all.
         plan.mount("proc", "/proc", "proc", flags, "hidepid=2", "mount /proc");
-        let tmp_data = format!("size={},mode=1777", tmpfs_bytes.max(4096));
+        plan.mask_proc();
+        // Files cost kernel memory even when empty (inode, dentry, name), which
+        // the size cap does not see: nr_inodes caps them.
+        let tmp_data = format!("size={},nr_inodes={TMP_INODES},mode=1777", tmpfs_bytes.max(4096));
         plan.mount("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data, "mount /tmp");
         plan.mount("", "/", "", RO_BIND, "", "make the root read-only");
         plan
+    }
+
+    /// Hides what /proc tells of the host (see PROC_MASKED_FILES): files are
+    /// covered by /dev/null, directories by one empty read-only tmpfs.
+    fn mask_proc(&mut self) {
+        let (files, dirs) = proc_masks();
+        for name in files {
+            let target = format!("/proc/{name}");
+            self.mount("/dev/null", &target, "", libc::MS_BIND, "", &format!("mask {target}"));
+        }
+        let Some((first, rest)) = dirs.split_first() else { return };
+        let empty = format!("/proc/{first}");
+        let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        self.mount("tmpfs", &empty, "tmpfs", flags, "size=4k,nr_inodes=1,mode=0555", &format!("mask {empty}"));
+        for name in rest {
+            let target = format!("/proc/{name}");
+            self.mount(&empty, &target, "", libc::MS_BIND, "", &format!("mask {target}"));
+        }
     }
 
     fn inside(&self, path: &Path) -> PathBuf {

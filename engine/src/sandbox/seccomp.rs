@@ -4,9 +4,11 @@
 //! Two filters are installed. The first (seccompiler) refuses privileged and
 //! escape-prone syscalls with EPERM. The second (a few hand-written BPF
 //! instructions, because it needs comparisons seccompiler cannot express)
-//! kills any non-x86_64 ABI, including x32 syscall numbers, and answers
-//! `clone3` with ENOSYS: its flags sit behind a pointer a filter cannot read,
-//! and ENOSYS makes libc fall back to `clone`, whose flags the first filter checks.
+//! kills any non-x86_64 ABI, including x32 syscall numbers, answers
+//! `clone3` with ENOSYS (its flags sit behind a pointer a filter cannot read,
+//! and ENOSYS makes libc fall back to `clone`, whose flags the first filter
+//! checks), refuses socket families other than unix and IP with
+//! EAFNOSUPPORT, and the xattr-setting calls with EOPNOTSUPP.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -67,14 +69,32 @@ const DENIED: &[i64] = &[
     libc::SYS_adjtimex,
     libc::SYS_vhangup,
     libc::SYS_lookup_dcookie,
+    // statmount and listmount (Linux 6.8): the mount table with each mount's
+    // source device and host path, which /proc masks cannot cover.
+    457,
+    458,
     // Memory that no process's resident set shows (the monitor would not see
     // it): an unmapped memfd, a detached SysV segment, SysV message queues.
     // Without cgroups to charge it, these are refused. /tmp is counted by the
     // monitor; pipe buffers are capped per uid by the kernel (64 MiB).
+    // SysV semaphore sets are kernel memory as well (about 64 bytes a
+    // semaphore, tens of thousands per set).
     libc::SYS_memfd_create,
     libc::SYS_shmget,
     libc::SYS_msgget,
+    libc::SYS_semget,
 ];
+
+/// Socket address families a program may use: local sockets, and IP (which
+/// finds no interface in the slot's network namespace). Everything else
+/// (netlink sees the host's device events, vsock ignores network namespaces,
+/// packet, bluetooth, ...) is refused with EAFNOSUPPORT.
+const SOCKET_FAMILIES: &[u32] = &[libc::AF_UNIX as u32, libc::AF_INET as u32, libc::AF_INET6 as u32];
+
+/// Calls that set extended attributes: tmpfs keeps user xattrs in kernel
+/// memory no resident set shows. Refused with EOPNOTSUPP, which tools read as
+/// "this file system has none" (`setxattrat` is 463 on x86_64, Linux 6.13).
+const XATTR_SETTERS: &[u32] = &[libc::SYS_setxattr as u32, libc::SYS_lsetxattr as u32, libc::SYS_fsetxattr as u32, 463];
 
 /// clone(2) flags that would create a namespace.
 const NAMESPACE_FLAGS: &[u64] = &[
@@ -127,9 +147,10 @@ fn abi_and_clone3_program() -> Vec<libc::sock_filter> {
     const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
     const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
     const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    const ARG0_LOW: u32 = 16; // seccomp_data.args[0], low 32 bits (little-endian)
     let stmt = |code, k| libc::sock_filter { code, jt: 0, jf: 0, k };
     let jump = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
-    vec![
+    let mut program = vec![
         stmt(LD_W_ABS, 4), // seccomp_data.arch
         jump(JEQ, AUDIT_ARCH_X86_64, 1, 0),
         stmt(RET, libc::SECCOMP_RET_KILL_PROCESS),
@@ -138,8 +159,24 @@ fn abi_and_clone3_program() -> Vec<libc::sock_filter> {
         stmt(RET, libc::SECCOMP_RET_KILL_PROCESS),
         jump(JEQ, libc::SYS_clone3 as u32, 0, 1),
         stmt(RET, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
-        stmt(RET, libc::SECCOMP_RET_ALLOW),
-    ]
+    ];
+    for &nr in XATTR_SETTERS {
+        program.push(jump(JEQ, nr, 0, 1));
+        program.push(stmt(RET, libc::SECCOMP_RET_ERRNO | libc::EOPNOTSUPP as u32));
+    }
+    // socket(family, ...) and socketpair(family, ...): allow the listed
+    // families, refuse the rest. The family is an int: its low 32 bits decide.
+    let families = SOCKET_FAMILIES.len() as u8;
+    program.push(jump(JEQ, libc::SYS_socket as u32, 1, 0));
+    program.push(jump(JEQ, libc::SYS_socketpair as u32, 0, families + 2));
+    program.push(stmt(LD_W_ABS, ARG0_LOW));
+    for (i, &family) in SOCKET_FAMILIES.iter().enumerate() {
+        // Jump over the remaining checks and the refusal to the final allow.
+        program.push(jump(JEQ, family, families - i as u8, 0));
+    }
+    program.push(stmt(RET, libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32));
+    program.push(stmt(RET, libc::SECCOMP_RET_ALLOW));
+    program
 }
 
 /// Installs one filter on the calling thread. Raw syscall, no allocation;
@@ -159,6 +196,6 @@ mod tests {
     fn filters_compile() {
         let f = filters().as_ref().expect("filters build");
         assert!(f.deny.len() > DENIED.len());
-        assert_eq!(f.abi_and_clone3.len(), 9);
+        assert_eq!(f.abi_and_clone3.len(), 8 + 2 * XATTR_SETTERS.len() + 3 + SOCKET_FAMILIES.len() + 2);
     }
 }

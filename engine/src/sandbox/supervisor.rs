@@ -21,6 +21,10 @@ fn sample_interval(running_for: Duration) -> Duration {
     (running_for / 4).clamp(Duration::from_micros(250), Duration::from_millis(2))
 }
 
+/// The interval once a run holds over half its memory limit: kernel memory
+/// (socket buffers, page tables) can grow by 10 MiB a millisecond.
+const NEAR_LIMIT_INTERVAL: Duration = Duration::from_micros(500);
+
 /// The limit the supervisor stopped the run for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Breach {
@@ -69,8 +73,13 @@ pub fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &Mount
     // Until the program has exec'd it shares the judge's memory, whose size
     // says nothing about the program: memory counts from then on.
     let mut running = false;
+    let mut near_limit = false;
     loop {
-        match reports.next(sample_interval(started.elapsed())) {
+        let mut interval = sample_interval(started.elapsed());
+        if near_limit {
+            interval = interval.min(NEAR_LIMIT_INTERVAL);
+        }
+        match reports.next(interval) {
             Some(Ok(Report::ExecFailed { stage, errno })) => {
                 outcome.exec_failure = Some((stage, errno));
                 continue;
@@ -92,6 +101,10 @@ pub fn supervise(pid: i32, report_read: OwnedFd, limits: &Limits, mounts: &Mount
         }
         outcome.cpu_sampled_ns = outcome.cpu_sampled_ns.max(s.cpu_ns);
         outcome.sampled_peak_bytes = outcome.sampled_peak_bytes.max(s.rss_bytes).max(s.hwm_bytes);
+        near_limit = s.rss_bytes.max(s.hwm_bytes) > limits.memory / 2;
+        if let (true, Some(m)) = (near_limit, &monitor) {
+            m.near_limit();
+        }
         outcome.breach = if s.cpu_ns > cpu_limit_ns {
             Some(Breach::Cpu)
         } else if s.rss_bytes.max(s.hwm_bytes) > limits.memory {

@@ -37,6 +37,12 @@ static int try(const char *what) {
         return setuid(0);
     if (!strcmp(what, "chroot"))
         return chroot("/tmp");
+    if (!strcmp(what, "listmount")) {
+        /* struct mnt_id_req, version 0: size, spare, mnt_id (LSMT_ROOT), param. */
+        unsigned long long req[3] = {24, ~0ULL, 0};
+        unsigned long long ids[64];
+        return syscall(458, req, ids, 64, 0) < 0 ? -1 : 0;
+    }
     errno = EINVAL;
     return -2;
 }
