@@ -72,11 +72,68 @@ impl Scratch {
         Ok(path)
     }
 
+    /// A fresh tmpfs holding a copy of the operator's directory `dir` (regular
+    /// files with their modes, directories and links as links), for binding at
+    /// a sandbox's work dir: the sandbox's mount table then names this tmpfs,
+    /// not the host path or disk of `dir`. Refused past `max_bytes` of files.
+    pub fn copy_of(dir: &Path, max_bytes: u64) -> io::Result<Scratch> {
+        let bytes = tree_bytes(dir)?;
+        if bytes > max_bytes {
+            return Err(io::Error::other(format!(
+                "{} holds {bytes} bytes of files, more than the {max_bytes} a run may copy",
+                dir.display()
+            )));
+        }
+        // Room for the files plus a block and an inode's worth per entry.
+        let scratch = Scratch::new(bytes.saturating_mul(2).saturating_add(1 << 20))?;
+        copy_tree(dir, &scratch.path)?;
+        Ok(scratch)
+    }
+
     /// Reads a regular file a sandbox may have written, beneath this directory (no link
     /// out at any component, no FIFO or device), at most `limit` bytes.
     pub fn read_untrusted(&self, relative: &str, limit: u64) -> Option<Vec<u8>> {
         crate::package_fs::read_beneath(&self.path, std::path::Path::new(relative), limit).ok()
     }
+}
+
+/// Bytes of the regular files under `dir`, links not followed.
+fn tree_bytes(dir: &Path) -> io::Result<u64> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            total = total.saturating_add(tree_bytes(&entry.path())?);
+        } else if kind.is_file() {
+            total = total.saturating_add(entry.metadata()?.len());
+        }
+    }
+    Ok(total)
+}
+
+/// Copies `from`'s entries into the existing directory `to`; FIFOs, devices and
+/// sockets are left out (a program gets no way to the host's).
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fn context(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
+        move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    }
+    for entry in std::fs::read_dir(from).map_err(context(from))? {
+        let entry = entry?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target).map_err(context(&target))?;
+            copy_tree(&source, &target)?;
+            std::fs::set_permissions(&target, entry.metadata()?.permissions()).map_err(context(&target))?;
+        } else if kind.is_file() {
+            std::fs::copy(&source, &target).map_err(context(&source))?;
+        } else if kind.is_symlink() {
+            let link = std::fs::read_link(&source).map_err(context(&source))?;
+            std::os::unix::fs::symlink(link, &target).map_err(context(&target))?;
+        }
+    }
+    Ok(())
 }
 
 fn getrandom(buf: &mut [u8]) -> io::Result<()> {

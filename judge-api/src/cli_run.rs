@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use engine::limits::MIB;
 use engine::sandbox::{check_dir, Command, Input, Limits, RunStatus, Stdio};
+use engine::scratch::Scratch;
 use serde_json::json;
 
 use crate::Failure;
@@ -33,13 +35,16 @@ pub struct RunArgs {
     /// File given to the program as standard input.
     #[arg(long)]
     stdin: Option<PathBuf>,
-    /// Directory bound read-only at the working directory (/box).
+    /// Directory whose copy is bound read-only at the working directory (/box).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// The command and its arguments.
     #[arg(required = true, last = true)]
     command: Vec<String>,
 }
+
+/// The most `--dir` may hold: it is copied to a tmpfs for the run.
+const DIR_COPY_LIMIT: u64 = 1024 * MIB;
 
 fn seconds(value: f64, flag: &str) -> Result<Duration, Failure> {
     if !value.is_finite() || value <= 0.0 || value > 86_400.0 {
@@ -73,9 +78,14 @@ pub fn main(args: RunArgs) -> Result<ExitCode, Failure> {
     limits.processes = args.procs;
 
     let mut command = Command::new(&args.command[0]).args(&args.command[1..]).limits(limits);
+    // A copy on a tmpfs, so the sandbox's mount table shows neither the
+    // directory's host path nor its disk; dropped (unmounted) after the run.
+    let mut _workdir = None;
     if let Some(dir) = &args.dir {
         let dir = check_dir(dir).map_err(|e| Failure::usage(format!("--dir {e}")))?;
-        command = command.workdir(dir, false);
+        let copy = Scratch::copy_of(&dir, DIR_COPY_LIMIT).map_err(|e| Failure::usage(format!("--dir {e}")))?;
+        command = command.workdir(copy.path(), false);
+        _workdir = Some(copy);
     }
     if let Some(path) = &args.stdin {
         let input = Input::from_file(path).map_err(|e| Failure::usage(format!("--stdin {e}")))?;

@@ -154,6 +154,22 @@ fn host_information_in_proc_is_masked() {
     }
 }
 
+/// `judge run --dir` binds a tmpfs copy: the mount table names neither the host path
+/// of the directory nor the disk it is on.
+#[test]
+fn mountinfo_names_neither_the_host_dir_nor_its_disk() {
+    let dir = temp_dir("mountinfo-host-path");
+    std::fs::write(dir.path().join("data.txt"), "seen inside\n").unwrap();
+    let _g = shared();
+    let r = Judge::new().dir(dir.path()).run(&["/bin/sh", "-c", "cat data.txt; cat /proc/self/mountinfo"]).json();
+    assert_status(&r, "OK");
+    assert!(r.stdout.starts_with("seen inside\n"), "{}", r.stdout);
+    let host_path = dir.path().to_str().unwrap();
+    assert!(!r.stdout.contains(host_path), "mountinfo names {host_path}:\n{}", r.stdout);
+    let work = r.stdout.lines().find(|l| l.split_whitespace().nth(4) == Some("/box")).expect("a /box mount");
+    assert_eq!(work.split(" - ").nth(1).and_then(|t| t.split_whitespace().next()), Some("tmpfs"), "{work}");
+}
+
 #[test]
 fn listing_the_mount_table_by_syscall_is_refused() {
     let prog = compile("privileged");

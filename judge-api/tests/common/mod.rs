@@ -51,14 +51,24 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub use tempfile::TempDir;
 
+/// The file in every test dir that names it: `judge run --dir` binds a copy, so a run's
+/// processes are told by this file at their `/box`, not by the host path.
+const RUN_ID_FILE: &str = ".run-id";
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub fn temp_dir(label: &str) -> TempDir {
-    tempfile::Builder::new()
+    let dir = tempfile::Builder::new()
         .prefix(&format!("judge-test-{label}-"))
         // The sandboxed uid must be able to enter it and run what is inside.
         .permissions(std::fs::Permissions::from_mode(0o755))
         .tempdir()
-        .unwrap_or_else(|e| panic!("creating a temp dir for {label}: {e}"))
+        .unwrap_or_else(|e| panic!("creating a temp dir for {label}: {e}"));
+    std::fs::write(dir.path().join(RUN_ID_FILE), run_id(dir.path())).unwrap();
+    dir
+}
+
+fn run_id(dir: &Path) -> String {
+    dir.file_name().expect("a named dir").to_string_lossy().into_owned()
 }
 
 /// A random-enough hex token for unique names and process markers.
@@ -315,18 +325,17 @@ pub fn sandbox_processes() -> Vec<HostProcess> {
     host_processes().into_iter().filter(|p| SANDBOX_UIDS.contains(&p.uid)).collect()
 }
 
-/// Host processes left over from runs that had `run_dir` at /box: those of a
-/// sandbox uid whose mount table shows that dir (so sandboxes of other judges
-/// on the machine do not count), and any carrying `marker` in their command line.
+/// Host processes left over from runs that had (a copy of) `run_dir` at /box: those
+/// of a sandbox uid whose `/box` holds that dir's run-id file (so sandboxes of other
+/// judges on the machine do not count), and any carrying `marker` in their command line.
 pub fn leftover_processes(run_dir: &Path, marker: Option<&str>) -> Vec<HostProcess> {
-    let name = run_dir.file_name().expect("a named dir").to_string_lossy().into_owned();
+    let id = run_id(run_dir);
     host_processes()
         .into_iter()
         .filter(|p| {
             let ours = || {
-                std::fs::read_to_string(format!("/proc/{}/mountinfo", p.pid))
-                    .map(|m| m.lines().any(|l| l.contains(&name) && l.contains(" /box ")))
-                    .unwrap_or(false)
+                std::fs::read_to_string(format!("/proc/{}/root/box/{RUN_ID_FILE}", p.pid))
+                    .is_ok_and(|found| found == id)
             };
             (SANDBOX_UIDS.contains(&p.uid) && ours()) || marker.is_some_and(|m| p.cmdline.contains(m))
         })
