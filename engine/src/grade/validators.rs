@@ -79,7 +79,10 @@ pub(crate) fn build_validator(languages: &Languages, path: &Path) -> Result<Vali
         files.sort();
         files
     } else {
-        vec![path.to_path_buf()]
+        // A lone source gets the headers beside it (a Polygon checker's testlib.h).
+        let mut files = vec![path.to_path_buf()];
+        files.extend(sibling_headers(path));
+        files
     };
     let found = VALIDATOR_LANGUAGES.iter().filter_map(|id| languages.get(id)).find_map(|lang| {
         let sources: Vec<&PathBuf> = files
@@ -130,6 +133,18 @@ pub(crate) fn build_validator(languages: &Languages, path: &Path) -> Result<Vali
         }
         Err(BuildFailure::Internal(message)) => Err(format!("building validator {}: {message}", path.display())),
     }
+}
+
+/// C/C++ headers in the directory of `source`, sorted.
+fn sibling_headers(source: &Path) -> Vec<PathBuf> {
+    let Some(dir) = source.parent() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut headers: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "h" || e == "hpp"))
+        .collect();
+    headers.sort();
+    headers
 }
 
 #[cfg(test)]

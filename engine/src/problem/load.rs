@@ -7,7 +7,9 @@ use serde_yaml_ng::Value;
 
 use super::testdata::{parse_on_reject, Inherited, Loader};
 use super::yaml::{read_yaml, Doc};
-use super::{invalid, io_err, is_legacy, output_validator, OnReject, Problem, ProblemError, ValidatorSpec};
+use super::{
+    invalid, io_err, is_legacy, output_validator, OnReject, Problem, ProblemError, ValidatorProtocol, ValidatorSpec,
+};
 use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
 
 /// Largest memory and output limit accepted, in MiB (1 TiB): far above any real
@@ -41,6 +43,9 @@ impl Problem {
     pub fn load(dir: &Path) -> Result<Problem, ProblemError> {
         let (dir, name) = package_dir(dir)?;
         let yaml_path = dir.join("problem.yaml");
+        if !yaml_path.exists() && dir.join("problem.xml").is_file() {
+            return super::polygon::load(dir, name);
+        }
         let yaml = read_yaml(&yaml_path)?.unwrap_or(Value::Mapping(Default::default()));
         let doc = Doc { file: &yaml_path };
 
@@ -55,6 +60,7 @@ impl Problem {
             None => Vec::new(),
             Some(v) => doc.args(v, "validator_flags")?,
         };
+        let validator_protocol = read_validator_protocol(&doc, &yaml)?;
         let limits = read_limits(&doc, &yaml, legacy)?;
         let time_limit = match limits.time_limit {
             Some(t) => Some(t),
@@ -90,7 +96,23 @@ impl Problem {
             time_multiplier: limits.time_multiplier,
             time_safety_margin: limits.time_safety_margin,
             groups,
+            validator_protocol,
+            tout_checker: None,
+            points: None,
+            listed_submissions: None,
         })
+    }
+}
+
+/// `validator_protocol: kattis | testlib` (an extension of this judge): how the
+/// package's output validator is run.
+fn read_validator_protocol(doc: &Doc, yaml: &Value) -> Result<ValidatorProtocol, ProblemError> {
+    match doc.string(yaml, "validator_protocol", "validator_protocol")?.as_deref() {
+        None | Some("kattis") => Ok(ValidatorProtocol::Kattis),
+        Some("testlib") => Ok(ValidatorProtocol::Testlib),
+        Some(other) => {
+            Err(doc.err("validator_protocol", "\"kattis\" or \"testlib\"", &Value::String(other.to_string())))
+        }
     }
 }
 

@@ -50,6 +50,7 @@
 mod load;
 mod model;
 mod output_validator;
+mod polygon;
 mod score;
 mod testdata;
 mod yaml;
@@ -63,7 +64,10 @@ use std::sync::Arc;
 
 pub use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
 pub use load::{MAX_LIMIT_MIB, MAX_TIME_LIMIT, MAX_TIME_MULTIPLIER};
-pub use model::{Aggregation, MaxScore, OnReject, Problem, TestCase, TestData, TestGroup, ValidatorSpec};
+pub use model::{
+    Aggregation, MaxScore, OnReject, Problem, TestCase, TestData, TestGroup, ValidatorProtocol, ValidatorSpec,
+};
+pub use polygon::{Points, PointsGroup, PointsPolicy};
 
 use crate::validate;
 
@@ -149,11 +153,19 @@ impl Problem {
             time_multiplier: 2.0,
             time_safety_margin: 2.0,
             groups: vec![TestGroup::new("secret")],
+            validator_protocol: ValidatorProtocol::Kattis,
+            tout_checker: None,
+            points: None,
+            listed_submissions: None,
         })
     }
 
-    /// Files under `submissions/<kind>/` as (kind, path), sorted.
+    /// Files under `submissions/<kind>/` as (kind, path), sorted; or the submissions
+    /// the package lists itself (Polygon's `<solutions>`).
     pub fn submissions(&self) -> Result<Vec<(String, PathBuf)>, ProblemError> {
+        if let Some(listed) = &self.listed_submissions {
+            return Ok(listed.clone());
+        }
         let Some(dir) = &self.dir else { return Ok(Vec::new()) };
         let root = dir.join("submissions");
         if !root.is_dir() {
