@@ -345,3 +345,6 @@ fn read_solutions(pkg: &Package, assets: Option<Node>) -> Result<Vec<(String, Pa
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+//! Loading Polygon packages: the example packages and scratch ones with faults.
+
+use std::path::{Path, PathBuf};
+
+use super::super::{Problem, ProblemError, TestData, ValidatorProtocol, ValidatorSpec};
+use super::PointsPolicy;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/problems").join(name)
+}
+
+/// A scratch package with `problem.xml` around `testset` and `assets`, and files.
+fn scratch(testset: &str, assets: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::Builder::new().prefix("judge-polygon-test-").tempdir().unwrap();
+    let dir = root.path().join("pkg");
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let xml = format!(
+        "<?xml version=\"1.0\"?>\n<problem short-name=\"pkg\"><judging input-file=\"\" output-file=\"\">\
+         <testset name=\"tests\">{testset}</testset></judging><assets>{assets}</assets></problem>"
+    );
+    std::fs::write(dir.join("problem.xml"), xml).unwrap();
+    (root, dir)
+}
+
+const TWO_TESTS: &str = "<time-limit>2500</time-limit><memory-limit>67108864</memory-limit>\
+    <test-count>2</test-count><input-path-pattern>tests/%02d</input-path-pattern>\
+    <answer-path-pattern>tests/%02d.a</answer-path-pattern>";
+const TWO_FILES: [(&str, &str); 4] =
+    [("tests/01", "1\n"), ("tests/01.a", "1\n"), ("tests/02", "2\n"), ("tests/02.a", "2\n")];
+
+fn load_err(dir: &Path) -> String {
+    match Problem::load(dir) {
+        Ok(_) => panic!("{} loaded", dir.display()),
+        Err(ProblemError::Invalid(msg)) => msg,
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_polysum_example_loads_with_its_points_checker_and_solutions() {
+    let p = Problem::load(&example("polysum")).unwrap();
+    assert_eq!((p.time_limit, p.memory_mib, p.title.as_deref()), (Some(1.0), 256, Some("Polygon Sum")));
+    assert_eq!(
+        p.tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["tests/01", "tests/02", "tests/03", "tests/04", "tests/05"]
+    );
+    assert!(p.tests[0].is_sample() && !p.tests[1].is_sample());
+    assert!(p.scoring && !p.interactive);
+    assert_eq!(p.validator_protocol, ValidatorProtocol::Testlib);
+    assert!(matches!(&p.validator, ValidatorSpec::Custom(path) if path.ends_with("files/check.cpp")));
+    let points = p.points.as_ref().unwrap();
+    assert_eq!(points.tests, [0.0, 20.0, 20.0, 30.0, 30.0]);
+    let groups: Vec<_> = points.groups.iter().map(|g| (g.name.as_str(), g.points, g.policy, g.tests.clone())).collect();
+    assert_eq!(groups[1], ("1", Some(40.0), PointsPolicy::CompleteGroup, vec![1, 2]));
+    assert_eq!(groups[2], ("2", None, PointsPolicy::EachTest, vec![3, 4]));
+    assert_eq!(points.groups[2].dependencies, [1]);
+    let kinds: Vec<String> = p.submissions().unwrap().into_iter().map(|(kind, _)| kind).collect();
+    assert_eq!(kinds, ["accepted", "accepted", "wrong_answer", "not_accepted", "time_limit_exceeded"]);
+}
+
+#[test]
+fn the_polyguess_example_is_interactive_with_a_checker_of_tout() {
+    let p = Problem::load(&example("polyguess")).unwrap();
+    assert!(p.interactive && !p.scoring && p.points.is_none());
+    assert!(matches!(&p.validator, ValidatorSpec::Custom(path) if path.ends_with("files/interactor.cpp")));
+    assert!(matches!(&p.tout_checker, Some(ValidatorSpec::Custom(path)) if path.ends_with("files/check.cpp")));
+}
+
+#[test]
+fn standard_checkers_become_the_default_validator_with_their_flags() {
+    let (_root, dir) = scratch(TWO_TESTS, "<checker name=\"std::rcmp6.cpp\" type=\"testlib\"/>", &TWO_FILES);
+    let p = Problem::load(&dir).unwrap();
+    assert_eq!((p.time_limit, p.memory_mib), (Some(2.5), 64));
+    assert_eq!(p.validator, ValidatorSpec::Default);
+    assert_eq!(p.tests[0].validator_flags, ["float_tolerance 1e-6"]);
+    assert_eq!(p.tests[0].default_flags.float_absolute, Some(1e-6));
+    assert!(!p.scoring && p.submissions().unwrap().is_empty());
+
+    let (_root, dir) = scratch(TWO_TESTS, "<checker name=\"std::uncmp.cpp\" type=\"testlib\"/>", &TWO_FILES);
+    let err = load_err(&dir);
+    assert!(err.contains("problem.xml") && err.contains("std::uncmp.cpp") && err.contains("not supported"), "{err}");
+}
+
+#[test]
+fn a_generated_test_without_its_files_is_named_in_the_error() {
+    let testset =
+        format!("{TWO_TESTS}<tests><test method=\"manual\"/><test method=\"generated\" cmd=\"gen 5\"/></tests>");
+    let (_root, dir) = scratch(&testset, "", &TWO_FILES[..3]);
+    let err = load_err(&dir);
+    assert!(err.contains("test 2") && err.contains("tests/02.a") && err.contains("generated"), "{err}");
+}
+
+#[test]
+fn an_interactive_test_may_lack_its_answer() {
+    let assets = "<interactor><source path=\"files/i.cpp\"/></interactor><checker name=\"std::wcmp.cpp\"/>";
+    let mut files = TWO_FILES[..3].to_vec();
+    files.push(("files/i.cpp", "int main(){}"));
+    let (_root, dir) = scratch(TWO_TESTS, assets, &files);
+    let p = Problem::load(&dir).unwrap();
+    assert!(p.interactive);
+    assert_eq!(p.tout_checker, Some(ValidatorSpec::Default));
+    assert!(matches!(&p.tests[1].answer, TestData::Bytes(b) if b.is_empty()));
+}
+
+#[test]
+fn packages_that_cannot_be_judged_here_are_refused_clearly() {
+    let outside = "<checker type=\"testlib\"><source path=\"../check.cpp\"/></checker>";
+    let (_root, dir) = scratch(TWO_TESTS, outside, &TWO_FILES);
+    assert!(load_err(&dir).contains("not inside the package"));
+
+    let (_root, dir) =
+        scratch(TWO_TESTS, "<checker type=\"testlib\"><source path=\"files/gone.cpp\"/></checker>", &TWO_FILES);
+    assert!(load_err(&dir).contains("files/gone.cpp is missing"));
+
+    let (_root, dir) = scratch(TWO_TESTS, "", &TWO_FILES);
+    let xml = std::fs::read_to_string(dir.join("problem.xml")).unwrap();
+    std::fs::write(dir.join("problem.xml"), xml.replace("input-file=\"\"", "input-file=\"input.txt\"")).unwrap();
+    assert!(load_err(&dir).contains("input-file=\"input.txt\""));
+
+    let (_root, dir) = scratch(&TWO_TESTS.replace("%02d.a", "%s.a"), "", &TWO_FILES);
+    assert!(load_err(&dir).contains("path pattern"));
+
+    let (_root, dir) = scratch(&TWO_TESTS.replace("<test-count>2", "<test-count>3"), "", &TWO_FILES);
+    assert!(load_err(&dir).contains("test 3"));
+
+    let (_root, dir) = scratch(TWO_TESTS, "<checker", &TWO_FILES);
+    assert!(load_err(&dir).contains("problem.xml"));
+}
+
+#[test]
+fn a_problem_yaml_wins_over_a_problem_xml() {
+    let (_root, dir) = scratch(TWO_TESTS, "", &TWO_FILES);
+    std::fs::write(dir.join("problem.yaml"), "validator_protocol: testlib\n").unwrap();
+    let err = load_err(&dir);
+    assert!(err.contains("no test cases"), "read as a Kattis package: {err}");
+}
+
+#[test]
+fn a_kattis_package_may_ask_for_the_testlib_protocol() {
+    let (_root, dir) = scratch("", "", &[("data/secret/1.in", "1\n"), ("data/secret/1.ans", "1\n")]);
+    std::fs::remove_file(dir.join("problem.xml")).unwrap();
+    std::fs::write(dir.join("problem.yaml"), "validation: custom\nvalidator_protocol: testlib\n").unwrap();
+    std::fs::create_dir_all(dir.join("output_validators/check")).unwrap();
+    std::fs::write(dir.join("output_validators/check/check.c"), "int main(void){return 0;}\n").unwrap();
+    assert_eq!(Problem::load(&dir).unwrap().validator_protocol, ValidatorProtocol::Testlib);
+    std::fs::write(dir.join("problem.yaml"), "validation: custom\nvalidator_protocol: icpc\n").unwrap();
+    let err = load_err(&dir);
+    assert!(err.contains("validator_protocol") && err.contains("testlib"), "{err}");
+}
