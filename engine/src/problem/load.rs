@@ -39,8 +39,12 @@ struct Limits {
 }
 
 impl Problem {
-    /// Loads a problem package directory (see the module documentation for the format).
+    /// Loads a problem package directory (see the module documentation for the format),
+    /// a Polygon package (`problem.xml`, no `problem.yaml`) or a zip of either.
     pub fn load(dir: &Path) -> Result<Problem, ProblemError> {
+        if super::polygon::archive::is_archive(dir) {
+            return super::polygon::archive::load(dir);
+        }
         let (dir, name) = package_dir(dir)?;
         let yaml_path = dir.join("problem.yaml");
         if !yaml_path.exists() && dir.join("problem.xml").is_file() {
@@ -100,6 +104,7 @@ impl Problem {
             tout_checker: None,
             points: None,
             listed_submissions: None,
+            unpacked: None,
         })
     }
 }

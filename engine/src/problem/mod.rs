@@ -157,6 +157,7 @@ impl Problem {
             tout_checker: None,
             points: None,
             listed_submissions: None,
+            unpacked: None,
         })
     }
 

@@ -157,4 +157,7 @@ pub struct Problem {
     /// Submissions the package lists itself as (kind, file), e.g. Polygon's
     /// `<solutions>`; `None`: the `submissions/<kind>/` folders.
     pub listed_submissions: Option<Vec<(String, PathBuf)>>,
+    /// The temporary directory a zipped package was unpacked into (`dir` is in it),
+    /// removed when the last copy of the problem goes.
+    pub unpacked: Option<Arc<tempfile::TempDir>>,
 }

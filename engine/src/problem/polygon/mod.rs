@@ -13,10 +13,14 @@
 //! declared scores each test. The problem is scoring when any points are given.
 //! Interactive problems without answer files get empty answers.
 //!
+//! A zip of a package (Polygon's download) is unpacked and loaded the same way
+//! (`archive`).
+//!
 //! Refused with a load error: input or output through files (`input-file`),
 //! tests whose files are missing (generated tests must come with their files),
 //! unknown standard checkers, paths leaving the package.
 
+pub(super) mod archive;
 mod assets;
 mod points;
 
@@ -178,6 +182,7 @@ pub(super) fn load(dir: PathBuf, name: String) -> Result<Problem, ProblemError> 
         tout_checker,
         points,
         listed_submissions: Some(solutions),
+        unpacked: None,
     })
 }
 

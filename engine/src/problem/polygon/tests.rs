@@ -151,3 +151,75 @@ fn a_kattis_package_may_ask_for_the_testlib_protocol() {
     let err = load_err(&dir);
     assert!(err.contains("validator_protocol") && err.contains("testlib"), "{err}");
 }
+
+/// A zip at `path` holding `files` (name, bytes) and, when given, a symlink.
+fn write_zip(path: &Path, files: &[(String, Vec<u8>)], symlink: Option<(&str, &str)>) {
+    use std::io::Write;
+    let options = zip::write::SimpleFileOptions::default();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in files {
+        zip.start_file(name.as_str(), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    if let Some((name, target)) = symlink {
+        zip.add_symlink(name, target, options).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// Every file under `dir` as (`prefix` + relative name, bytes).
+fn files_under(dir: &Path, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("{prefix}{}", path.file_name().unwrap().to_string_lossy());
+        if path.is_dir() {
+            out.extend(files_under(&path, &format!("{name}/")));
+        } else {
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_zipped_package_is_unpacked_for_as_long_as_the_problem_lives() {
+    let root = tempfile::tempdir().unwrap();
+    let archive = root.path().join("contest-a.zip");
+    write_zip(&archive, &files_under(&example("polysum"), "polysum/"), None);
+    let problem = Problem::load(&archive).unwrap();
+    assert_eq!((problem.name.as_str(), problem.tests.len()), ("contest-a", 5));
+    let dir = problem.dir.clone().unwrap();
+    assert!(dir.join("files/check.cpp").is_file());
+    let (_, first_solution) = &problem.submissions().unwrap()[0];
+    assert!(first_solution.starts_with(&dir));
+    let copy = problem.clone();
+    drop(problem);
+    assert!(dir.is_dir(), "a copy still uses it");
+    drop(copy);
+    assert!(!dir.exists(), "removed with the last copy");
+}
+
+#[test]
+fn archives_that_escape_or_hold_no_package_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let files = files_under(&example("polysum"), "");
+    let escaping = root.path().join("escape.zip");
+    let mut evil = files.clone();
+    evil.push(("../evil.txt".to_string(), b"x".to_vec()));
+    write_zip(&escaping, &evil, None);
+    assert!(load_err(&escaping).contains("outside the package"));
+    assert!(!root.path().join("evil.txt").exists());
+
+    let linked = root.path().join("link.zip");
+    write_zip(&linked, &files, Some(("tests/06", "/etc/shadow")));
+    assert!(load_err(&linked).contains("symlink"));
+
+    let empty = root.path().join("empty.zip");
+    write_zip(&empty, &[("readme.txt".to_string(), b"hi".to_vec())], None);
+    assert!(load_err(&empty).contains("no problem.xml or problem.yaml"));
+
+    let not_zip = root.path().join("fake.zip");
+    std::fs::write(&not_zip, "not a zip").unwrap();
+    assert!(load_err(&not_zip).contains("not a readable zip"));
+}
