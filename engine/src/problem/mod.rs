@@ -1,5 +1,5 @@
-//! ICPC / Kattis problem packages (legacy layout and 2023-07-draft), and
-//! problems given inline over HTTP.
+//! ICPC / Kattis problem packages (legacy layout and 2023-07-draft), Polygon packages
+//! (see the `polygon` module), zips of either, and problems given inline over HTTP.
 //!
 //! What is implemented of the package format:
 //! - `problem.yaml` (optional; missing means all defaults). The format is "legacy" unless
@@ -16,6 +16,8 @@
 //!     most 1 TiB; `limits.time_multiplier` /
 //!     `time_safety_margin` (legacy) or `limits.time_multipliers.{ac_to_time_limit,
 //!     time_limit_to_tle}` (2023-07) for `judge verify`.
+//!   - `validator_protocol: kattis | testlib` (this judge's extension): how the output
+//!     validator is run ([`ValidatorProtocol`]).
 //!   - `grading.{accept_score, reject_score, on_reject}` (deprecated legacy location) as
 //!     defaults for every test group.
 //! - Output validator: legacy `output_validators/` holding one program (a directory of
@@ -113,6 +115,12 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(OsString, PathBuf, bool)>, ProblemE
     Ok(out)
 }
 
+/// Whether `path` looks like a package [`Problem::load`] reads: a directory with
+/// `problem.yaml` or `problem.xml`, or a `.zip` file.
+pub fn looks_like_package(path: &Path) -> bool {
+    path.join("problem.yaml").is_file() || path.join("problem.xml").is_file() || polygon::archive::is_archive(path)
+}
+
 impl Problem {
     /// A problem given inline, judged by the default validator; `tests` are (name,
     /// input, answer). Bad validator flags are an error.
@@ -159,6 +167,28 @@ impl Problem {
             listed_submissions: None,
             unpacked: None,
         })
+    }
+
+    /// Judges with a checker given as source (e.g. inline over HTTP), run by `protocol`:
+    /// the source is written as `file_name` (a plain name whose extension tells the
+    /// language) into a private temporary directory kept as long as the problem.
+    pub fn with_checker_source(
+        mut self,
+        file_name: &str,
+        source: &[u8],
+        protocol: ValidatorProtocol,
+    ) -> Result<Problem, ProblemError> {
+        let plain = Path::new(file_name).file_name().is_some_and(|n| n == file_name) && !hidden(&file_name.into());
+        if !plain {
+            return Err(invalid(format!("problem {}: checker file name {file_name:?} is not a plain name", self.name)));
+        }
+        let dir = tempfile::Builder::new().prefix("judge-checker-").tempdir().map_err(io_err(Path::new(file_name)))?;
+        let path = dir.path().join(file_name);
+        std::fs::write(&path, source).map_err(io_err(&path))?;
+        self.validator = ValidatorSpec::Custom(path);
+        self.validator_protocol = protocol;
+        self.unpacked = Some(Arc::new(dir));
+        Ok(self)
     }
 
     /// Files under `submissions/<kind>/` as (kind, path), sorted; or the submissions

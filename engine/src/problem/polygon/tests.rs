@@ -223,3 +223,19 @@ fn archives_that_escape_or_hold_no_package_are_refused() {
     std::fs::write(&not_zip, "not a zip").unwrap();
     assert!(load_err(&not_zip).contains("not a readable zip"));
 }
+
+#[test]
+fn an_inline_problem_can_take_a_testlib_checker_as_source() {
+    let inline = Problem::inline("t", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]);
+    let problem =
+        inline.unwrap().with_checker_source("check.cpp", b"int main(){}", ValidatorProtocol::Testlib).unwrap();
+    assert_eq!(problem.validator_protocol, ValidatorProtocol::Testlib);
+    let ValidatorSpec::Custom(path) = problem.validator.clone() else { panic!("no checker") };
+    assert_eq!(std::fs::read(&path).unwrap(), b"int main(){}");
+    drop(problem);
+    assert!(!path.exists(), "removed with the problem");
+
+    let inline = Problem::inline("t", vec![], 1.0, 64, 64, vec![]).unwrap();
+    let err = inline.with_checker_source("../check.cpp", b"", ValidatorProtocol::Testlib).unwrap_err();
+    assert!(err.to_string().contains("not a plain name"), "{err}");
+}
