@@ -154,3 +154,26 @@ fn a_kattis_package_can_run_its_validator_by_the_testlib_protocol() {
     assert_eq!(verdicts(&result), ["AC", "WA"]);
     assert_eq!(feedback(&result, 1), "expected right, found wrong");
 }
+
+#[test]
+fn an_interactor_killed_by_a_program_that_stopped_reading_is_a_wrong_answer_not_an_internal_error() {
+    let xml = r#"<?xml version="1.0"?>
+<problem short-name="pipe"><judging input-file="" output-file=""><testset name="tests">
+  <time-limit>2000</time-limit><memory-limit>268435456</memory-limit><test-count>1</test-count>
+  <input-path-pattern>tests/%02d</input-path-pattern><answer-path-pattern>tests/%02d.a</answer-path-pattern>
+</testset></judging>
+<assets><interactor><source path="files/chatty.c"/></interactor></assets></problem>"#;
+    // Writes far more than a pipe holds before reading anything; SIGPIPE kills it.
+    let chatty = "#include <stdio.h>\nint main(void){for(int i=0;i<1000000;i++)printf(\"%d\\n\",i);\
+                  fflush(stdout);return 0;}\n";
+    let pkg = package(&[
+        ("problem.xml", xml),
+        ("files/chatty.c", chatty),
+        ("tests/01", "1\n"),
+        ("tests/01.a", "\n"),
+        ("quit.c", "int main(void){return 0;}\n"),
+    ]);
+    let result = grade(pkg.path(), &pkg.path().join("quit.c"));
+    assert_eq!(verdicts(&result), ["WA"], "{result}");
+    assert!(feedback(&result, 0).contains("stopped reading"), "{result}");
+}

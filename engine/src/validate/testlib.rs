@@ -88,7 +88,16 @@ pub fn interact(
         let run = sub.join().unwrap_or_else(|_| RunResult::internal_error("submission thread panicked"));
         (run, interactor_run)
     });
-    let mut checked = checked(&interactor_run)?;
+    let mut checked = match checked(&interactor_run) {
+        Ok(checked) => checked,
+        // Killed writing to a program that stopped reading: the program's doing.
+        Err(_) if interactor_run.signal.as_deref() == Some("SIGPIPE") => Checked {
+            verdict: Verdict::WA,
+            feedback: Some("the program stopped reading the interactor's output".into()),
+            partial: None,
+        },
+        Err(e) => return Err(e),
+    };
     checked.verdict = combined_verdict(&run, checked.verdict);
     if run.status == RunStatus::Ie {
         checked.feedback = run.message.clone();

@@ -8,7 +8,8 @@
 //! testlib program built from its `<source path>`, with the headers beside it such as
 //! `testlib.h`), the `<interactor>` and the tagged `<solutions>` (for `judge verify`).
 //!
-//! Choices: tests run in index order; sample tests go to group `sample`, the rest to
+//! Choices: tests run in index order; an interactive problem without a `<checker>`
+//! takes the interactor's verdict; sample tests go to group `sample`, the rest to
 //! `secret`, named by their input path (`tests/01`). A group named by a test but not
 //! declared scores each test. The problem is scoring when any points are given.
 //! Interactive problems without answer files get empty answers.
@@ -138,7 +139,9 @@ pub(super) fn load(dir: PathBuf, name: String) -> Result<Problem, ProblemError> 
         None => None,
         Some(node) => Some(program(&pkg, node, "interactor")?),
     };
-    let checker = match assets.and_then(|a| child(a, "checker")) {
+    let checker_node = assets.and_then(|a| child(a, "checker"));
+    let has_checker = checker_node.is_some();
+    let checker = match checker_node {
         None => Checker::Standard(Vec::new()),
         Some(node) => checker(&pkg, node)?,
     };
@@ -148,16 +151,19 @@ pub(super) fn load(dir: PathBuf, name: String) -> Result<Problem, ProblemError> 
     };
     let default_flags = validate::Flags::parse(&flags).map_err(|e| pkg.err(format!("checker flags: {e}")))?;
 
-    let (tests, points) = read_tests(&pkg, testset, interactor.is_some(), &flags, &default_flags)?;
+    let interactive = interactor.is_some();
+    let (tests, points) = read_tests(&pkg, testset, interactive, &flags, &default_flags)?;
     let (validator, validator_protocol, tout_checker) = match (interactor, checker) {
         (None, Checker::Standard(_)) => (ValidatorSpec::Default, ValidatorProtocol::Kattis, None),
         (None, Checker::Program(path)) => (ValidatorSpec::Custom(path), ValidatorProtocol::Testlib, None),
         (Some(interactor), checker) => {
+            // Without a <checker> the interactor's verdict stands.
             let after = match checker {
-                Checker::Standard(_) => ValidatorSpec::Default,
-                Checker::Program(path) => ValidatorSpec::Custom(path),
+                _ if !has_checker => None,
+                Checker::Standard(_) => Some(ValidatorSpec::Default),
+                Checker::Program(path) => Some(ValidatorSpec::Custom(path)),
             };
-            (ValidatorSpec::Custom(interactor), ValidatorProtocol::Testlib, Some(after))
+            (ValidatorSpec::Custom(interactor), ValidatorProtocol::Testlib, after)
         }
     };
     let solutions = read_solutions(&pkg, assets)?;
@@ -169,7 +175,7 @@ pub(super) fn load(dir: PathBuf, name: String) -> Result<Problem, ProblemError> 
         time_limit,
         memory_mib,
         output_mib: DEFAULT_OUTPUT_MIB,
-        interactive: tout_checker.is_some(),
+        interactive,
         scoring: points.is_some(),
         validator,
         tests,

@@ -104,6 +104,10 @@ fn an_interactive_test_may_lack_its_answer() {
     assert!(p.interactive);
     assert_eq!(p.tout_checker, Some(ValidatorSpec::Default));
     assert!(matches!(&p.tests[1].answer, TestData::Bytes(b) if b.is_empty()));
+
+    let (_root, dir) = scratch(TWO_TESTS, "<interactor><source path=\"files/i.cpp\"/></interactor>", &files);
+    let p = Problem::load(&dir).unwrap();
+    assert!(p.interactive && p.tout_checker.is_none(), "without a checker the interactor decides");
 }
 
 #[test]
