@@ -39,6 +39,8 @@ pub fn expected_verdicts(kind: &str) -> Option<&'static [Verdict]> {
         "memory_limit_exceeded" => &[Verdict::MLE],
         "output_limit_exceeded" => &[Verdict::OLE],
         "compile_error" => &[Verdict::CE],
+        // Polygon's `rejected` solutions: anything but accepted (and not the judge's fault).
+        "not_accepted" => &[Verdict::WA, Verdict::TLE, Verdict::MLE, Verdict::OLE, Verdict::RE, Verdict::CE],
         _ => return None,
     })
 }

@@ -109,6 +109,9 @@ pub struct TestResult {
     pub signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
+    /// The fraction (0 to 1) of the test's points a testlib checker gave (exit 7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -194,12 +197,17 @@ impl Grader {
             ValidatorSpec::Default => None,
             ValidatorSpec::Custom(path) => Some(self.validator(problem, path)?),
         };
+        let tout_checker = match &problem.tout_checker {
+            Some(ValidatorSpec::Custom(path)) => Some(self.validator(problem, path)?),
+            _ => None,
+        };
         let limits = lang.run_limits(Duration::from_secs_f64(time_limit), memory_mib * MIB, problem.output_mib * MIB);
         let plan = TestPlan {
             problem,
             program: &program,
             limits: &limits,
             validator: validator.as_deref(),
+            tout_checker: tout_checker.as_deref(),
             inputs: &self.inputs,
         };
         let stop_early = !options.run_all && !problem.scoring;
@@ -212,7 +220,8 @@ impl Grader {
             result.tests.push(outcome);
         }
         let verdicts: Vec<Verdict> = result.tests.iter().map(|t| t.verdict).collect();
-        result.score = problem.score(&verdicts);
+        let partial: Vec<Option<f64>> = result.tests.iter().map(|t| t.partial).collect();
+        result.score = problem.score_with_partial(&verdicts, &partial);
         Ok(result)
     }
 
@@ -236,7 +245,7 @@ impl Grader {
     fn validator(&self, problem: &Problem, path: &Path) -> Result<Arc<Program>, GradeError> {
         self.validators
             .get(path, || {
-                let files = problem.validator_sources().map_err(|e| e.to_string());
+                let files = problem.program_sources(path).map_err(|e| e.to_string());
                 build_validator(&self.languages, path, files)
             })
             .map_err(GradeError::Internal)?

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use super::build::Program;
 use super::inputs::InputCache;
 use super::TestResult;
-use crate::problem::{Problem, TestCase};
+use crate::problem::{Problem, TestCase, ValidatorProtocol, ValidatorSpec};
 use crate::sandbox::{Limits, RunResult, RunStatus, Stdio};
-use crate::validate::{self, custom, interactive};
+use crate::validate::{self, custom, interactive, testlib};
 use crate::Verdict;
 
 /// What every test of one submission shares.
@@ -19,6 +19,8 @@ pub(crate) struct TestPlan<'a> {
     pub limits: &'a Limits,
     /// The package's output validator; `None` for the default one.
     pub validator: Option<&'a Program>,
+    /// An interactive testlib problem's checker of the interactor's tout, when a program.
+    pub tout_checker: Option<&'a Program>,
     pub inputs: &'a InputCache,
 }
 
@@ -70,6 +72,7 @@ fn test_result(test: &TestCase, verdict: Verdict, run: &RunResult, feedback: Opt
         exit_code: run.exit_code,
         signal: run.signal.clone(),
         feedback,
+        partial: None,
     }
 }
 
@@ -121,6 +124,9 @@ fn run_test(plan: &TestPlan, test: &TestCase) -> TestResult {
         Err(e) => return internal(test, format!("reading input of {}: {e}", test.name)),
     };
     let command = validator.command(custom::validator_limits(plan.limits));
+    if plan.problem.validator_protocol == ValidatorProtocol::Testlib {
+        return checked_result(test, &run, testlib::check(command, &input, &run.stdout, &answer));
+    }
     match custom::run(command, &input, &answer, &test.validator_flags, Stdio::Input(team_output), Stdio::Capture) {
         Ok(judged) => test_result(test, judged.verdict, &run, judged.feedback),
         Err(e) => internal(test, format!("{}: {e}", test.name)),
@@ -137,8 +143,61 @@ fn run_interactive(plan: &TestPlan, test: &TestCase) -> TestResult {
     };
     let submission = plan.program.command(plan.limits.clone());
     let validator = validator.command(custom::validator_limits(plan.limits));
+    if plan.problem.validator_protocol == ValidatorProtocol::Testlib {
+        return run_testlib_interactor(plan, test, submission, validator, &input, &answer);
+    }
     match interactive::run(submission, validator, &input, &answer, &test.validator_flags) {
         Ok(exchange) => test_result(test, exchange.verdict, &exchange.run, exchange.feedback),
         Err(e) => internal(test, format!("{}: {e}", test.name)),
+    }
+}
+
+/// A test's result from a testlib checker's judgement (a checker failure is an IE).
+fn checked_result(
+    test: &TestCase,
+    run: &RunResult,
+    checked: Result<testlib::Checked, validate::ValidatorError>,
+) -> TestResult {
+    match checked {
+        Ok(checked) => {
+            let mut result = test_result(test, checked.verdict, run, checked.feedback);
+            result.partial = checked.partial;
+            result
+        }
+        Err(e) => internal(test, format!("{}: {e}", test.name)),
+    }
+}
+
+/// A testlib interactor's exchange, then the problem's checker on its tout when the
+/// interactor accepted.
+fn run_testlib_interactor(
+    plan: &TestPlan,
+    test: &TestCase,
+    submission: crate::sandbox::Command,
+    interactor: crate::sandbox::Command,
+    input: &[u8],
+    answer: &[u8],
+) -> TestResult {
+    let interaction = match testlib::interact(submission, interactor, input, answer) {
+        Ok(interaction) => interaction,
+        Err(e) => return internal(test, format!("{}: {e}", test.name)),
+    };
+    let testlib::Interaction { run, checked, tout } = interaction;
+    if checked.verdict != Verdict::AC {
+        return checked_result(test, &run, Ok(checked));
+    }
+    match (&plan.problem.tout_checker, plan.tout_checker) {
+        (Some(ValidatorSpec::Custom(_)), Some(checker)) => {
+            let command = checker.command(custom::validator_limits(plan.limits));
+            checked_result(test, &run, testlib::check(command, input, &tout, answer))
+        }
+        (Some(ValidatorSpec::Custom(_)), None) => {
+            internal(test, "the checker of the interactor's output is not built".into())
+        }
+        (Some(ValidatorSpec::Default), _) => match validate::compare(answer, &tout, &test.default_flags) {
+            validate::Outcome::Accepted => test_result(test, Verdict::AC, &run, checked.feedback),
+            validate::Outcome::WrongAnswer(why) => test_result(test, Verdict::WA, &run, Some(why)),
+        },
+        (None, _) => checked_result(test, &run, Ok(checked)),
     }
 }

@@ -8,7 +8,9 @@ use serde_yaml_ng::Value;
 
 use super::testdata::{parse_on_reject, Inherited, Loader};
 use super::yaml::{read_yaml, Doc};
-use super::{invalid, io_err, is_legacy, output_validator, OnReject, Problem, ProblemError, ValidatorSpec};
+use super::{
+    invalid, io_err, is_legacy, output_validator, OnReject, Problem, ProblemError, ValidatorProtocol, ValidatorSpec,
+};
 use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
 use crate::package_fs::{EntryKind, PackageDir, PackageLimits};
 
@@ -39,9 +41,13 @@ struct Limits {
 }
 
 impl Problem {
-    /// Loads a problem package directory (see the module documentation for the format)
-    /// with the default [`PackageLimits`].
+    /// Loads a problem package directory (see the module documentation for the format),
+    /// a Polygon package (`problem.xml`, no `problem.yaml`) or a zip of either, with the
+    /// default [`PackageLimits`].
     pub fn load(dir: &Path) -> Result<Problem, ProblemError> {
+        if super::polygon::archive::is_archive(dir) {
+            return super::polygon::archive::load(dir);
+        }
         Problem::load_with_limits(dir, PackageLimits::default())
     }
 
@@ -52,6 +58,11 @@ impl Problem {
         let (dir, name) = package_dir(dir)?;
         let pkg = Arc::new(PackageDir::open(&dir, limits)?);
         let yaml_path = dir.join("problem.yaml");
+        if pkg.kind(Path::new("problem.yaml"))?.is_none()
+            && pkg.kind(Path::new("problem.xml"))? == Some(EntryKind::File)
+        {
+            return super::polygon::load(dir, name, pkg);
+        }
         let yaml = read_yaml(&pkg, "problem.yaml")?.unwrap_or(Value::Mapping(Default::default()));
         let doc = Doc { file: &yaml_path };
 
@@ -66,6 +77,7 @@ impl Problem {
             None => Vec::new(),
             Some(v) => doc.args(v, "validator_flags")?,
         };
+        let validator_protocol = read_validator_protocol(&doc, &yaml)?;
         let limits = read_limits(&doc, &yaml, legacy)?;
         let time_limit = match limits.time_limit {
             Some(t) => Some(t),
@@ -103,7 +115,24 @@ impl Problem {
             time_multiplier: limits.time_multiplier,
             time_safety_margin: limits.time_safety_margin,
             groups,
+            validator_protocol,
+            tout_checker: None,
+            points: None,
+            listed_submissions: None,
+            unpacked: None,
         })
+    }
+}
+
+/// `validator_protocol: kattis | testlib` (an extension of this judge): how the
+/// package's output validator is run.
+fn read_validator_protocol(doc: &Doc, yaml: &Value) -> Result<ValidatorProtocol, ProblemError> {
+    match doc.string(yaml, "validator_protocol", "validator_protocol")?.as_deref() {
+        None | Some("kattis") => Ok(ValidatorProtocol::Kattis),
+        Some("testlib") => Ok(ValidatorProtocol::Testlib),
+        Some(other) => {
+            Err(doc.err("validator_protocol", "\"kattis\" or \"testlib\"", &Value::String(other.to_string())))
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! ICPC / Kattis problem packages (legacy layout and 2023-07-draft), and
-//! problems given inline over HTTP.
+//! ICPC / Kattis problem packages (legacy layout and 2023-07-draft), Polygon packages
+//! (see the `polygon` module), zips of either, and problems given inline over HTTP.
 //!
 //! What is implemented of the package format:
 //! - `problem.yaml` (optional; missing means all defaults). The format is "legacy" unless
@@ -16,6 +16,8 @@
 //!     most 1 TiB; `limits.time_multiplier` /
 //!     `time_safety_margin` (legacy) or `limits.time_multipliers.{ac_to_time_limit,
 //!     time_limit_to_tle}` (2023-07) for `judge verify`.
+//!   - `validator_protocol: kattis | testlib` (this judge's extension): how the output
+//!     validator is run ([`ValidatorProtocol`]).
 //!   - `grading.{accept_score, reject_score, on_reject}` (deprecated legacy location) as
 //!     defaults for every test group.
 //! - Output validator: legacy `output_validators/` holding one program (a directory of
@@ -55,6 +57,7 @@
 mod load;
 mod model;
 mod output_validator;
+mod polygon;
 mod score;
 mod testdata;
 mod yaml;
@@ -70,7 +73,11 @@ use std::sync::Arc;
 pub use crate::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB};
 pub use crate::package_fs::{PackageDir, PackageFsError, PackageLimits};
 pub use load::{MAX_LIMIT_MIB, MAX_TIME_LIMIT, MAX_TIME_MULTIPLIER};
-pub use model::{Aggregation, MaxScore, OnReject, PackageFile, Problem, TestCase, TestData, TestGroup, ValidatorSpec};
+pub use model::{
+    Aggregation, MaxScore, OnReject, PackageFile, Problem, TestCase, TestData, TestGroup, ValidatorProtocol,
+    ValidatorSpec,
+};
+pub use polygon::{Points, PointsGroup, PointsPolicy};
 
 use crate::package_fs::EntryKind;
 use crate::validate;
@@ -147,6 +154,12 @@ fn sorted_entries(pkg: &PackageDir, rel: &str) -> Result<Vec<Entry>, ProblemErro
     Ok(out)
 }
 
+/// Whether `path` looks like a package [`Problem::load`] reads: a directory with
+/// `problem.yaml` or `problem.xml`, or a `.zip` file.
+pub fn looks_like_package(path: &Path) -> bool {
+    path.join("problem.yaml").is_file() || path.join("problem.xml").is_file() || polygon::archive::is_archive(path)
+}
+
 impl Problem {
     /// A problem given inline, judged by the default validator; `tests` are (name,
     /// input, answer). Bad validator flags are an error.
@@ -188,12 +201,44 @@ impl Problem {
             time_multiplier: 2.0,
             time_safety_margin: 2.0,
             groups: vec![TestGroup::new("secret")],
+            validator_protocol: ValidatorProtocol::Kattis,
+            tout_checker: None,
+            points: None,
+            listed_submissions: None,
+            unpacked: None,
         })
     }
 
-    /// Files under `submissions/<kind>/` as (kind, path), sorted. Read them with
+    /// Judges with a checker given as source (e.g. inline over HTTP), run by `protocol`:
+    /// the source is written as `file_name` (a plain name whose extension tells the
+    /// language) into a private temporary directory kept as long as the problem.
+    pub fn with_checker_source(
+        mut self,
+        file_name: &str,
+        source: &[u8],
+        protocol: ValidatorProtocol,
+    ) -> Result<Problem, ProblemError> {
+        let plain = Path::new(file_name).file_name().is_some_and(|n| n == file_name) && !hidden(OsStr::new(file_name));
+        if !plain {
+            return Err(invalid(format!("problem {}: checker file name {file_name:?} is not a plain name", self.name)));
+        }
+        let dir = tempfile::Builder::new().prefix("judge-checker-").tempdir().map_err(io_err(Path::new(file_name)))?;
+        let path = dir.path().join(file_name);
+        std::fs::write(&path, source).map_err(io_err(&path))?;
+        self.package = Some(Arc::new(PackageDir::open(dir.path(), PackageLimits::default())?));
+        self.validator = ValidatorSpec::Custom(path);
+        self.validator_protocol = protocol;
+        self.unpacked = Some(Arc::new(dir));
+        Ok(self)
+    }
+
+    /// Files under `submissions/<kind>/` as (kind, path), sorted, or the submissions
+    /// the package lists itself (Polygon's `<solutions>`). Read them with
     /// [`Problem::read_submission`].
     pub fn submissions(&self) -> Result<Vec<(String, PathBuf)>, ProblemError> {
+        if let Some(listed) = &self.listed_submissions {
+            return Ok(listed.clone());
+        }
         let (Some(dir), Some(pkg)) = (&self.dir, &self.package) else { return Ok(Vec::new()) };
         if pkg.kind(Path::new("submissions"))? != Some(EntryKind::Dir) {
             return Ok(Vec::new());
@@ -226,15 +271,23 @@ impl Problem {
         Ok(pkg.read(rel, pkg.limits().max_file_bytes)?)
     }
 
-    /// The custom output validator's files as (file name, contents), sorted by name: the
-    /// single source file, or every regular file of its directory. Each is read beneath
-    /// the package root within the per-file cap; a link out, a FIFO or device, or a
-    /// name that is not UTF-8 is an error naming the file. Empty for the default validator.
+    /// The custom output validator's files as (file name, contents); see
+    /// [`Problem::program_sources`]. Empty for the default validator.
     pub fn validator_sources(&self) -> Result<Vec<(String, Vec<u8>)>, ProblemError> {
-        let (ValidatorSpec::Custom(path), Some(dir), Some(pkg)) = (&self.validator, &self.dir, &self.package) else {
-            return Ok(Vec::new());
-        };
-        let rel = path.strip_prefix(dir).unwrap_or(path).to_string_lossy().into_owned();
+        match &self.validator {
+            ValidatorSpec::Custom(path) => self.program_sources(path),
+            ValidatorSpec::Default => Ok(Vec::new()),
+        }
+    }
+
+    /// The files of the package's program at `path` (a validator, checker or
+    /// interactor) as (file name, contents): the single source file with the headers
+    /// beside it, or every regular file of its directory. Each is read beneath the
+    /// package root within the per-file cap; a link out, a FIFO or device, or a name
+    /// that is not UTF-8 is an error naming the file. Empty without a package.
+    pub fn program_sources(&self, path: &Path) -> Result<Vec<(String, Vec<u8>)>, ProblemError> {
+        let Some(pkg) = &self.package else { return Ok(Vec::new()) };
+        let rel = path.strip_prefix(pkg.path()).unwrap_or(path).to_string_lossy().into_owned();
         let files = output_validator::source_files(pkg, &rel)?;
         let max = pkg.limits().max_file_bytes;
         files.into_iter().map(|(name, rel)| Ok((name, pkg.read(Path::new(&rel), max)?))).collect()

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::polygon::Points;
 use crate::package_fs::{PackageDir, PackageFsError};
 use crate::validate;
 
@@ -76,6 +77,17 @@ pub enum ValidatorSpec {
     Default,
     /// A single source file or a directory of sources.
     Custom(PathBuf),
+}
+
+/// How the package's checker or interactor talks to the judge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValidatorProtocol {
+    /// `validator input answer feedback_dir [flags]`, output on stdin, exit 42 / 43.
+    #[default]
+    Kattis,
+    /// testlib: `check input output answer` (interactor: `interactor input tout answer`),
+    /// exit 0 OK, 1 WA, 2 PE, 3 FAIL, 7 partial points; stderr is the feedback.
+    Testlib,
 }
 
 /// What happens after a rejected test in a group (legacy `on_reject`).
@@ -163,4 +175,18 @@ pub struct Problem {
     pub time_safety_margin: f64,
     /// The test groups, parents before children, in judging order.
     pub groups: Vec<TestGroup>,
+    /// How `validator` is run (Kattis unless the package says testlib).
+    pub validator_protocol: ValidatorProtocol,
+    /// Interactive testlib problems: the checker run afterwards on the interactor's
+    /// `tout` (`Default`: token compare of tout with the answer). `None`: the
+    /// interactor's verdict stands.
+    pub tout_checker: Option<ValidatorSpec>,
+    /// Points per test and per group (Polygon); when set, the problem is scored by them.
+    pub points: Option<Points>,
+    /// Submissions the package lists itself as (kind, file), e.g. Polygon's
+    /// `<solutions>`; `None`: the `submissions/<kind>/` folders.
+    pub listed_submissions: Option<Vec<(String, PathBuf)>>,
+    /// The temporary directory a zipped package was unpacked into (`dir` is in it),
+    /// removed when the last copy of the problem goes.
+    pub unpacked: Option<Arc<tempfile::TempDir>>,
 }

@@ -86,15 +86,20 @@ fn find_validator_in(pkg: &PackageDir, rel: &str) -> Result<Option<String>, Prob
 }
 
 /// The validator's source files as (file name, package-relative path): `rel` itself when
-/// it is a file, else the files of directory `rel` (subdirectories are skipped). A FIFO,
-/// device or link out of the package, or a name that is not UTF-8, is an error.
+/// it is a file, with the C/C++ headers beside it (a Polygon checker's `testlib.h`), else
+/// the files of directory `rel` (subdirectories are skipped). A FIFO, device or link out
+/// of the package, or a name that is not UTF-8, is an error.
 pub(super) fn source_files(pkg: &PackageDir, rel: &str) -> Result<Vec<(String, String)>, ProblemError> {
-    match pkg.kind(Path::new(rel))? {
-        Some(EntryKind::Dir) => {}
-        _ => {
-            let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
-            return Ok(vec![(name, rel.to_string())]);
+    if pkg.kind(Path::new(rel))? != Some(EntryKind::Dir) {
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let mut files = vec![(name.to_string(), rel.to_string())];
+        for entry in sorted_entries(pkg, parent)? {
+            let header = entry.name.to_str().is_some_and(|n| n.ends_with(".h") || n.ends_with(".hpp"));
+            if header && entry.kind == EntryKind::File {
+                files.push((entry.utf8_name(pkg)?.to_string(), entry.rel));
+            }
         }
+        return Ok(files);
     }
     let mut files = Vec::new();
     for entry in sorted_entries(pkg, rel)? {

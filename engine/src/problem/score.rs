@@ -9,6 +9,7 @@ impl Problem {
     /// Score from verdicts aligned with `tests`; a missing verdict (test not run) counts
     /// as not accepted.
     ///
+    /// - Polygon problems with points: see [`super::Points::score`].
     /// - Pass-fail problems: 1 when every test is AC, else 0.
     /// - Scoring problems score only `secret` (samples count 0, like `ignore_sample`).
     ///   - legacy: a test scores its group's `accept_score` (default 1) when AC, else
@@ -23,6 +24,9 @@ impl Problem {
     ///     test scores its maximum (1 when unbounded, as validator score files are not
     ///     read).
     pub fn score(&self, verdicts: &[Verdict]) -> f64 {
+        if let Some(points) = &self.points {
+            return points.score(verdicts, &[]);
+        }
         let ac: Vec<bool> = (0..self.tests.len()).map(|i| verdicts.get(i) == Some(&Verdict::AC)).collect();
         if !self.scoring {
             return if ac.iter().all(|&a| a) { 1.0 } else { 0.0 };

@@ -15,7 +15,7 @@ pub struct Exchange {
     pub feedback: Option<String>,
 }
 
-fn pipe() -> Result<(OwnedFd, OwnedFd), ValidatorError> {
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd), ValidatorError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| ValidatorError::Setup(std::io::Error::other(format!("creating a pipe: {e}"))))
 }
@@ -53,7 +53,7 @@ pub fn run(
 
 /// The submission's own failures win over a WA that follows from them,
 /// except a broken pipe, which follows from the validator hanging up.
-fn combined_verdict(run: &RunResult, validator_verdict: Verdict) -> Verdict {
+pub(crate) fn combined_verdict(run: &RunResult, validator_verdict: Verdict) -> Verdict {
     match run.status {
         RunStatus::Tle => Verdict::TLE,
         RunStatus::Mle => Verdict::MLE,

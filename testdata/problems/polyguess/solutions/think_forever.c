@@ -1,0 +1,5 @@
+/* Never guesses. */
+int main(void) {
+    volatile unsigned long long spin = 0;
+    for (;;) spin++;
+}
