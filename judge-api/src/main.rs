@@ -4,6 +4,7 @@
 mod cli_grade;
 mod cli_run;
 mod server;
+mod store;
 
 use std::process::ExitCode;
 

@@ -98,6 +98,7 @@ struct Server {
     /// 5xx answers before the test began (the 503s of /healthz at start).
     baseline_5xx: f64,
     _problems: TempDir,
+    _data: TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -106,6 +107,7 @@ impl Server {
     async fn start(args: &[&str]) -> Server {
         let turn = ONE_AT_A_TIME.lock().await;
         let problems = problems_dir();
+        let data = TempDir::new("data");
         let mut command = Command::new("unshare");
         // The server gets a private tmpfs at /run/judge/work (its scratch
         // dirs) so that no other judge on this machine shares them; then
@@ -116,6 +118,8 @@ impl Server {
             .arg(env!("CARGO_BIN_EXE_judge"))
             .args(["serve", "--listen", "127.0.0.1:0", "--problems"])
             .arg(&problems.0)
+            .arg("--data-dir")
+            .arg(&data.0)
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -158,6 +162,7 @@ impl Server {
             token,
             baseline_5xx: 0.0,
             _problems: problems,
+            _data: data,
             _turn: turn,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -751,4 +756,34 @@ async fn load_200_submissions_at_32_concurrent() {
             (TOTAL / 4) as f64
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_gives_the_same_submission_again() {
+    let server = Server::start(&[]).await;
+    let send = |key: &'static str, body: Value| {
+        let request = server.client.post(server.url("/submit")).header("Idempotency-Key", key).json(&body);
+        async move { Answer::from(request.send().await.unwrap()).await }
+    };
+    let mut body = inline("c", AC, 1.0);
+    body["wait"] = json!(false);
+    let first = send("order-42", body.clone()).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let again = send("order-42", body.clone()).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    // Waiting on a replay gives the first submission's result.
+    body["wait"] = json!(true);
+    let waited = send("order-42", body.clone()).await;
+    assert_eq!(waited.verdict(), "AC");
+    assert_eq!(waited.json["id"], first.json["id"]);
+    // Another key is another submission; a bad key is the caller's mistake.
+    let other = send("order-43", body.clone()).await;
+    assert_eq!(other.verdict(), "AC");
+    assert_ne!(other.json["id"], first.json["id"]);
+    send("has space", body).await.error(StatusCode::BAD_REQUEST, "Idempotency-Key");
+    let logs = server.logs();
+    assert_eq!(logs.lines().filter(|l| l.contains(" graded")).count(), 2, "graded once per key:\n{logs}");
 }

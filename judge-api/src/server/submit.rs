@@ -1,14 +1,11 @@
 //! `POST /submit` bodies: parsing and checking, so that every mistake of
-//! the caller is a 4xx naming what is wrong before anything is queued.
+//! the caller is a 4xx naming what is wrong before anything is stored.
 
-use std::sync::Arc;
-
-use engine::grade::{GradeOptions, Submission};
-use engine::problem::Problem;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::job::{self, JobSpec, Limits, ProblemSpec};
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 
 #[derive(Deserialize)]
@@ -53,13 +50,9 @@ struct InlineLimits {
     output: Option<u64>,
 }
 
-/// A checked submission, ready to queue.
+/// A checked submission, ready to store.
 pub struct Checked {
-    pub language: String,
-    pub problem_name: Option<String>,
-    pub problem: Arc<Problem>,
-    pub submission: Submission,
-    pub options: GradeOptions,
+    pub spec: JobSpec,
     pub wait: bool,
 }
 
@@ -88,8 +81,7 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     }
     check_language(app, &request.language)?;
 
-    let run_all = request.run_all.unwrap_or(false);
-    let (problem_name, problem, options) = match (request.problem, request.tests) {
+    let problem = match (request.problem, request.tests) {
         (Some(_), Some(_)) => return Err(ApiError::bad_request("give either \"problem\" or \"tests\", not both")),
         (None, None) => {
             return Err(ApiError::bad_request(
@@ -102,25 +94,22 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
                     "\"limits\" and \"validator\" go with inline \"tests\"; a named problem uses its package's own",
                 ));
             }
-            let Some(loaded) = app.problems.get(&name) else {
+            if !app.problems.contains_key(&name) {
                 let known: Vec<&str> = app.problems.keys().map(String::as_str).collect();
                 let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
                 return Err(ApiError::bad_request(format!("unknown problem {name:?}; known: {known}")));
-            };
-            let options = GradeOptions { time_limit: Some(loaded.time_limit), memory_mib: None, run_all };
-            (Some(name), loaded.problem.clone(), options)
+            }
+            ProblemSpec::Named { name }
         }
-        (None, Some(tests)) => {
-            let problem = inline_problem(app, tests, request.limits, request.validator)?;
-            (None, Arc::new(problem), GradeOptions { time_limit: None, memory_mib: None, run_all })
-        }
+        (None, Some(tests)) => inline_problem(app, tests, request.limits, request.validator)?,
     };
     Ok(Checked {
-        language: request.language.clone(),
-        problem_name,
-        problem,
-        submission: Submission { language: request.language, source: request.source.into_bytes() },
-        options,
+        spec: JobSpec {
+            language: request.language,
+            source: request.source,
+            problem,
+            run_all: request.run_all.unwrap_or(false),
+        },
         wait: request.wait.unwrap_or(true),
     })
 }
@@ -144,7 +133,7 @@ fn inline_problem(
     tests: Vec<InlineTest>,
     limits: Option<InlineLimits>,
     validator: Option<Value>,
-) -> Result<Problem, ApiError> {
+) -> Result<ProblemSpec, ApiError> {
     let config = &app.config;
     if tests.is_empty() {
         return Err(ApiError::bad_request("\"tests\" is empty; give at least one test"));
@@ -178,13 +167,21 @@ fn inline_problem(
             config.max_output_mib
         )));
     }
-    let flags = validator_flags(validator)?;
+    let validator_flags = validator_flags(validator)?;
     let tests = tests
         .into_iter()
         .enumerate()
-        .map(|(i, t)| (t.name.unwrap_or_else(|| (i + 1).to_string()), t.input.into_bytes(), t.answer.into_bytes()))
+        .map(|(i, t)| job::InlineTest {
+            name: t.name.unwrap_or_else(|| (i + 1).to_string()),
+            input: t.input,
+            answer: t.answer,
+        })
         .collect();
-    Ok(Problem::inline("inline", tests, time_limit, memory, output, flags))
+    Ok(ProblemSpec::Inline {
+        tests,
+        limits: Limits { time_limit, memory_mib: memory, output_mib: output },
+        validator_flags,
+    })
 }
 
 /// The default output validator's flags, given as an object

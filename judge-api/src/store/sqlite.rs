@@ -1,0 +1,311 @@
+//! The embedded backend: one SQLite file in WAL mode under `--data-dir`,
+//! locked (flock) by the one process that uses it.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{Claimed, Inserted, Lease, NewSubmission, Outcome, Record, Requeued, State, Store, StoreError};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Held open for the flock on `lock` in the data directory.
+    _lock: File,
+    pub path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `judge.db` in `dir`, migrated. Fails if
+    /// another process holds the directory.
+    pub async fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create the data directory {}: {e}", dir.display())))?;
+        let lock_path = dir.join("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Internal(format!("cannot open {}: {e}", lock_path.display())))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(StoreError::Internal(format!(
+                "the data directory {} is in use by another judge (it holds {}); give each server its own \
+                 --data-dir, or share --database postgres://… between nodes",
+                dir.display(),
+                lock_path.display()
+            )));
+        }
+        let path = dir.join("judge.db");
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Internal(format!("{url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL survives a crash or kill of the process; only a
+            // power loss may cost the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
+        Ok(SqliteStore { pool, _lock: lock, path })
+    }
+
+    async fn existing(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let id = sqlx::query_scalar("SELECT id FROM submissions WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert(&self, new: &NewSubmission) -> Result<Inserted, StoreError> {
+        if let Some(key) = &new.idempotency_key {
+            if let Some(id) = self.existing(key).await? {
+                return Ok(Inserted::Existing(id));
+            }
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO submissions (id, idempotency_key, language, spec, callback_url, state, created_ms)
+             SELECT ?, ?, ?, ?, ?, 'queued', ?
+             WHERE (SELECT count(*) FROM submissions WHERE state = 'queued') < ?",
+        )
+        .bind(&new.id)
+        .bind(&new.idempotency_key)
+        .bind(&new.language)
+        .bind(&new.spec)
+        .bind(&new.callback_url)
+        .bind(new.now_ms)
+        .bind(new.queue_capacity as i64)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(done) if done.rows_affected() == 1 => Ok(Inserted::Created),
+            Ok(_) => Ok(Inserted::QueueFull),
+            // Two requests with one key at once: the other one won.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && new.idempotency_key.is_some() => {
+                match self.existing(new.idempotency_key.as_deref().unwrap_or_default()).await? {
+                    Some(id) => Ok(Inserted::Existing(id)),
+                    None => Err(StoreError::Internal(format!("inserting submission {}: {e}", new.id))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn claim(&self, node: &str, _now_ms: i64, expires_ms: i64) -> Result<Option<Claimed>, StoreError> {
+        let lease_id = uuid::Uuid::new_v4().simple().to_string();
+        let row = sqlx::query(
+            "UPDATE submissions
+             SET state = 'running', attempts = attempts + 1, lease_id = ?, lease_node = ?, lease_expires_ms = ?,
+                 progress_done = 0, progress_total = 0
+             WHERE id = (SELECT id FROM submissions WHERE state = 'queued' ORDER BY created_ms LIMIT 1)
+             RETURNING id, spec, attempts, created_ms",
+        )
+        .bind(&lease_id)
+        .bind(node)
+        .bind(expires_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id: String = row.try_get("id")?;
+        Ok(Some(Claimed {
+            lease: Lease { submission: id.clone(), id: lease_id },
+            id,
+            spec: row.try_get("spec")?,
+            attempt: row.try_get::<i64, _>("attempts")? as u32,
+            created_ms: row.try_get("created_ms")?,
+        }))
+    }
+
+    async fn renew(&self, lease: &Lease, expires_ms: i64, progress: (u32, u32)) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE submissions SET lease_expires_ms = ?, progress_done = ?, progress_total = ?
+             WHERE id = ? AND lease_id = ? AND state = 'running'",
+        )
+        .bind(expires_ms)
+        .bind(progress.0 as i64)
+        .bind(progress.1 as i64)
+        .bind(&lease.submission)
+        .bind(&lease.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish(&self, lease: &Lease, outcome: &Outcome, now_ms: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE submissions
+             SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_expires_ms = NULL
+             WHERE id = ? AND lease_id = ? AND state = 'running'",
+        )
+        .bind(outcome.status as i64)
+        .bind(&outcome.body)
+        .bind(now_ms)
+        .bind(&lease.submission)
+        .bind(&lease.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn requeue_expired(
+        &self,
+        now_ms: i64,
+        max_attempts: u32,
+        exhausted: &Outcome,
+    ) -> Result<Requeued, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let failed = sqlx::query(
+            "UPDATE submissions
+             SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_id = NULL,
+                 lease_expires_ms = NULL
+             WHERE state = 'running' AND lease_expires_ms < ? AND attempts >= ?",
+        )
+        .bind(exhausted.status as i64)
+        .bind(&exhausted.body)
+        .bind(now_ms.min(super::now_ms()))
+        .bind(now_ms)
+        .bind(max_attempts as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let requeued = sqlx::query(
+            "UPDATE submissions SET state = 'queued', lease_id = NULL, lease_node = NULL, lease_expires_ms = NULL
+             WHERE state = 'running' AND lease_expires_ms < ?",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Requeued { requeued, failed })
+    }
+
+    async fn get(&self, id: &str, expired_before_ms: i64) -> Result<Option<Record>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, language, state, progress_done, progress_total, result_status, result_body
+             FROM submissions WHERE id = ? AND (finished_ms IS NULL OR finished_ms >= ?)",
+        )
+        .bind(id)
+        .bind(expired_before_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = row.try_get("state")?;
+        let state = match state.as_str() {
+            "queued" => State::Queued,
+            "running" => State::Running {
+                done: row.try_get::<i64, _>("progress_done")? as u32,
+                total: row.try_get::<i64, _>("progress_total")? as u32,
+            },
+            _ => State::Done(Outcome {
+                status: row.try_get::<Option<i64>, _>("result_status")?.unwrap_or(500) as u16,
+                body: row.try_get::<Option<String>, _>("result_body")?.unwrap_or_default(),
+            }),
+        };
+        Ok(Some(Record { id: row.try_get("id")?, language: row.try_get("language")?, state }))
+    }
+
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM submissions WHERE state = 'queued'").fetch_one(&self.pool).await?;
+        Ok(count as u64)
+    }
+
+    async fn stored(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions").fetch_one(&self.pool).await?;
+        Ok(count as u64)
+    }
+
+    async fn purge(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM submissions WHERE state = 'done' AND finished_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{exhausted_outcome, now_ms};
+    use super::*;
+
+    fn temp_dir(label: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("judge-store-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn new(id: &str, key: Option<&str>) -> NewSubmission {
+        NewSubmission {
+            id: id.into(),
+            idempotency_key: key.map(str::to_string),
+            language: "c".into(),
+            spec: "{}".into(),
+            callback_url: None,
+            now_ms: now_ms(),
+            queue_capacity: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn leases_guard_results_and_expired_ones_come_back() {
+        let dir = temp_dir("leases");
+        let store = SqliteStore::open(&dir).await.unwrap();
+        assert!(SqliteStore::open(&dir).await.is_err(), "a second process must not share the directory");
+        assert_eq!(store.insert(&new("a", Some("k"))).await.unwrap(), Inserted::Created);
+        assert_eq!(store.insert(&new("b", Some("k"))).await.unwrap(), Inserted::Existing("a".into()));
+        assert_eq!(store.insert(&new("c", None)).await.unwrap(), Inserted::Created);
+        assert_eq!(store.insert(&new("d", None)).await.unwrap(), Inserted::QueueFull);
+        assert_eq!(store.queue_depth().await.unwrap(), 2);
+
+        let now = now_ms();
+        let first = store.claim("n1", now, now - 1).await.unwrap().unwrap();
+        assert_eq!((first.id.as_str(), first.attempt), ("a", 1));
+        // Its lease expired: requeued, and the old holder can no longer finish it.
+        let requeued = store.requeue_expired(now, 3, &exhausted_outcome(3)).await.unwrap();
+        assert_eq!(requeued, Requeued { requeued: 1, failed: 0 });
+        let outcome = Outcome { status: 200, body: "{}".into() };
+        let second = store.claim("n2", now, now + 60_000).await.unwrap().unwrap();
+        assert_eq!((second.id.as_str(), second.attempt), ("a", 2));
+        assert!(!store.finish(&first.lease, &outcome, now).await.unwrap());
+        assert!(store.renew(&second.lease, now + 60_000, (1, 2)).await.unwrap());
+        assert!(matches!(store.get("a", 0).await.unwrap().unwrap().state, State::Running { done: 1, total: 2 }));
+        assert!(store.finish(&second.lease, &outcome, now).await.unwrap());
+        assert!(!store.finish(&second.lease, &outcome, now).await.unwrap(), "written once");
+        assert_eq!(store.get("a", 0).await.unwrap().unwrap().state, State::Done(outcome));
+
+        // Out of attempts: IE with the reason.
+        let third = store.claim("n1", now, now - 1).await.unwrap().unwrap();
+        assert_eq!(third.id, "c");
+        let requeued = store.requeue_expired(now, 1, &exhausted_outcome(1)).await.unwrap();
+        assert_eq!(requeued, Requeued { requeued: 0, failed: 1 });
+        let State::Done(failed) = store.get("c", 0).await.unwrap().unwrap().state else { panic!() };
+        assert_eq!(failed.status, 500);
+        assert!(failed.body.contains("--max-attempts 1"), "{}", failed.body);
+
+        // Retention.
+        assert!(store.get("a", now + 1).await.unwrap().is_none());
+        assert_eq!(store.purge(now + 1).await.unwrap(), 2);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
