@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Directory of the embedded store (SQLite); one server per directory.
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://user:password@host/db) shared by any
+    /// number of nodes, instead of the embedded store in --data-dir.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Seconds a worker's lease on a job lasts unless renewed; after a node
     /// dies, its jobs are graded again once their leases expire.
     #[arg(long, default_value_t = 30.0)]
@@ -106,8 +110,13 @@ pub fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
-    if workers == 0 || workers > 1024 {
-        return Err(Failure::usage(format!("--workers must be between 1 and 1024, got {workers}")));
+    // A node on a shared database may only take and answer requests.
+    let least = if args.database.is_some() { 0 } else { 1 };
+    if workers < least || workers > 1024 {
+        return Err(Failure::usage(format!(
+            "--workers must be between {least} and 1024{}, got {workers}",
+            if least == 0 { "" } else { " (0 only with --database)" }
+        )));
     }
     if args.queue == 0 || args.queue > 1_000_000 {
         return Err(Failure::usage(format!("--queue must be between 1 and 1000000, got {}", args.queue)));

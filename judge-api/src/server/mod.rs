@@ -133,9 +133,6 @@ impl App {
     pub fn is_running_here(&self, id: &str) -> bool {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
     }
-
-    /// Tells other nodes' waiters that `id` is done (nothing to do on one node).
-    pub async fn announce_done(&self, _id: &str) {}
 }
 
 #[cfg(test)]
@@ -207,24 +204,56 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
 
 /// Opens the store. SQLite has one user (the directory is locked), so jobs
 /// it shows running were running when this node last stopped: put back now.
+/// On PostgreSQL only this node's own (same `--node-id`) are; other nodes'
+/// come back when their leases expire.
 async fn open_store(args: &ServeArgs, config: &Config) -> Result<Arc<dyn Store>, Failure> {
-    let store = state::SqliteStore::open(&args.data_dir)
-        .await
-        .map_err(|e| Failure::usage(format!("--data-dir {}: {e}", args.data_dir.display())))?;
     let exhausted = state::exhausted_outcome(config.max_attempts);
-    let back = store
-        .requeue_expired(i64::MAX, config.max_attempts, &exhausted)
-        .await
-        .map_err(|e| Failure::internal(format!("{}: {e}", store.path.display())))?;
+    let (store, back): (Arc<dyn Store>, _) = match &args.database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let connections = (config.workers + 10).min(100) as u32;
+            let store =
+                state::PgStore::open(url, connections).await.map_err(|e| Failure::usage(format!("--database: {e}")))?;
+            let back = store
+                .requeue_expired(state::now_ms(), Some(&config.node), config.max_attempts, &exhausted)
+                .await
+                .map_err(|e| Failure::internal(format!("--database: {e}")))?;
+            info!("store: PostgreSQL");
+            (Arc::new(store), back)
+        }
+        Some(_) => return Err(Failure::usage("--database takes a postgres:// URL")),
+        None => {
+            let store = state::SqliteStore::open(&args.data_dir)
+                .await
+                .map_err(|e| Failure::usage(format!("--data-dir {}: {e}", args.data_dir.display())))?;
+            let back = store
+                .requeue_expired(i64::MAX, None, config.max_attempts, &exhausted)
+                .await
+                .map_err(|e| Failure::internal(format!("{}: {e}", store.path.display())))?;
+            info!(path = %store.path.display(), "store: SQLite");
+            (Arc::new(store), back)
+        }
+    };
     if back.requeued > 0 || back.failed > 0 {
         warn!(
             requeued = back.requeued,
             failed = back.failed,
-            "jobs that were running when the server last stopped: put back in the queue"
+            "jobs that were running when this node last stopped: put back in the queue"
         );
     }
-    info!(path = %store.path.display(), "store: SQLite");
-    Ok(Arc::new(store))
+    Ok(store)
+}
+
+/// Other nodes' notices wake this node's workers and waiters.
+fn listen_to_other_nodes(app: &Arc<App>) {
+    let target = app.clone();
+    app.store.listen(Arc::new(move |notice| match notice {
+        state::Notice::Queued => target.wake_worker.notify_one(),
+        state::Notice::Done(id) => target.waiters.wake(&id),
+        state::Notice::Resync => {
+            target.wake_worker.notify_waiters();
+            target.waiters.wake_all();
+        }
+    }));
 }
 
 async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
@@ -233,6 +262,7 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::internal(format!("cannot listen on {listen}: {e}")))?;
     let address = listener.local_addr().map_err(|e| Failure::internal(format!("listening socket: {e}")))?;
 
+    listen_to_other_nodes(&app);
     let workers = queue::start_workers(&app);
     tokio::spawn(self_check(app.clone()));
 
@@ -317,7 +347,14 @@ async fn self_check(app: Arc<App>) {
 fn init_logging(json: bool) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let asked = std::env::var("RUST_LOG").unwrap_or_default();
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // sqlx's own connection chatter only when asked for by name.
+    if !asked.contains("sqlx") {
+        if let Ok(directive) = "sqlx=warn".parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

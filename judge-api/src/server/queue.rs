@@ -130,7 +130,7 @@ async fn sweep(app: Arc<App>) {
     let mut last_purge = Instant::now();
     let mut draining = app.draining.subscribe();
     while !app.is_draining() {
-        match app.store.requeue_expired(now_ms(), app.config.max_attempts, &exhausted).await {
+        match app.store.requeue_expired(now_ms(), None, app.config.max_attempts, &exhausted).await {
             Ok(done) => {
                 if done.requeued > 0 || done.failed > 0 {
                     warn!(
@@ -237,7 +237,6 @@ async fn run_job(app: Arc<App>, job: Claimed) {
             _ => info!(id = %id, status = outcome.status, attempt, "finished without a result"),
         }
         app.waiters.wake(&id);
-        app.announce_done(&id).await;
     }
 }
 

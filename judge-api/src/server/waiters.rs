@@ -35,6 +35,14 @@ impl Waiters {
         }
     }
 
+    /// Wakes every waiter (notices may have been missed).
+    pub fn wake_all(&self) {
+        let by_id = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
+        for (notify, _) in by_id.values() {
+            notify.notify_waiters();
+        }
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_id.lock().unwrap_or_else(|p| p.into_inner()).len()

@@ -8,13 +8,29 @@
 //! once. Leases that expire (a node died) are put back by
 //! `requeue_expired`, or end as IE after too many attempts.
 
+mod postgres;
 mod sqlite;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// What other nodes tell this one (PostgreSQL only).
+#[derive(Debug)]
+pub enum Notice {
+    /// A job was queued or put back: wake an idle worker.
+    Queued,
+    /// This submission is done: wake its waiters.
+    Done(String),
+    /// Notices may have been missed (the connection was lost): look again.
+    Resync,
+}
+
+pub type NoticeHandler = Arc<dyn Fn(Notice) + Send + Sync>;
 
 /// What went wrong talking to the store.
 #[derive(Debug, thiserror::Error)]
@@ -133,11 +149,13 @@ pub trait Store: Send + Sync {
     /// Records the outcome if `lease` still holds the job; false otherwise.
     async fn finish(&self, lease: &Lease, outcome: &Outcome, now_ms: i64) -> Result<bool, StoreError>;
 
-    /// Puts jobs whose lease expired before `now_ms` back in the queue; those
-    /// that already had `max_attempts` end with `exhausted`.
+    /// Puts jobs whose lease expired before `now_ms`, or that `node` holds
+    /// (it restarted), back in the queue; those that already had
+    /// `max_attempts` end with `exhausted`.
     async fn requeue_expired(
         &self,
         now_ms: i64,
+        node: Option<&str>,
         max_attempts: u32,
         exhausted: &Outcome,
     ) -> Result<Requeued, StoreError>;
@@ -150,6 +168,12 @@ pub trait Store: Send + Sync {
 
     /// Submissions held, in any state.
     async fn stored(&self) -> Result<u64, StoreError>;
+
+    /// Starts passing other nodes' notices to `handler`, if the backend has
+    /// any (a single SQLite node has no one to hear from).
+    fn listen(&self, handler: NoticeHandler) {
+        let _ = handler;
+    }
 
     /// Deletes results finished before `before_ms`; how many.
     async fn purge(&self, before_ms: i64) -> Result<u64, StoreError>;

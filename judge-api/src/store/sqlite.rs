@@ -168,6 +168,7 @@ impl Store for SqliteStore {
     async fn requeue_expired(
         &self,
         now_ms: i64,
+        node: Option<&str>,
         max_attempts: u32,
         exhausted: &Outcome,
     ) -> Result<Requeued, StoreError> {
@@ -176,21 +177,23 @@ impl Store for SqliteStore {
             "UPDATE submissions
              SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_id = NULL,
                  lease_expires_ms = NULL
-             WHERE state = 'running' AND lease_expires_ms < ? AND attempts >= ?",
+             WHERE state = 'running' AND (lease_expires_ms < ? OR lease_node = ?) AND attempts >= ?",
         )
         .bind(exhausted.status as i64)
         .bind(&exhausted.body)
         .bind(now_ms.min(super::now_ms()))
         .bind(now_ms)
+        .bind(node)
         .bind(max_attempts as i64)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let requeued = sqlx::query(
             "UPDATE submissions SET state = 'queued', lease_id = NULL, lease_node = NULL, lease_expires_ms = NULL
-             WHERE state = 'running' AND lease_expires_ms < ?",
+             WHERE state = 'running' AND (lease_expires_ms < ? OR lease_node = ?)",
         )
         .bind(now_ms)
+        .bind(node)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -281,7 +284,7 @@ mod tests {
         let first = store.claim("n1", now, now - 1).await.unwrap().unwrap();
         assert_eq!((first.id.as_str(), first.attempt), ("a", 1));
         // Its lease expired: requeued, and the old holder can no longer finish it.
-        let requeued = store.requeue_expired(now, 3, &exhausted_outcome(3)).await.unwrap();
+        let requeued = store.requeue_expired(now, None, 3, &exhausted_outcome(3)).await.unwrap();
         assert_eq!(requeued, Requeued { requeued: 1, failed: 0 });
         let outcome = Outcome { status: 200, body: "{}".into() };
         let second = store.claim("n2", now, now + 60_000).await.unwrap().unwrap();
@@ -296,7 +299,7 @@ mod tests {
         // Out of attempts: IE with the reason.
         let third = store.claim("n1", now, now - 1).await.unwrap().unwrap();
         assert_eq!(third.id, "c");
-        let requeued = store.requeue_expired(now, 1, &exhausted_outcome(1)).await.unwrap();
+        let requeued = store.requeue_expired(now, None, 1, &exhausted_outcome(1)).await.unwrap();
         assert_eq!(requeued, Requeued { requeued: 0, failed: 1 });
         let State::Done(failed) = store.get("c", 0).await.unwrap().unwrap().state else { panic!() };
         assert_eq!(failed.status, 500);
