@@ -11,6 +11,7 @@ use clap::Args;
 use engine::problem::Problem;
 use tracing::{error, info, warn};
 
+use super::callbacks::Allow;
 use super::{LoadedProblem, DEFAULT_TIME_LIMIT};
 use crate::Failure;
 
@@ -72,6 +73,19 @@ pub struct ServeArgs {
     /// number of nodes, instead of the embedded store in --data-dir.
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// Hosts `callback_url` may point at: host, host:port, *.domain or *;
+    /// comma-separated or repeated [default: none, callbacks refused].
+    #[arg(long, value_name = "PATTERNS")]
+    pub callback_allow: Vec<String>,
+    /// Sign callback bodies: X-Judge-Signature: sha256=<hex HMAC-SHA256>.
+    #[arg(long, conflicts_with = "callback_secret_file")]
+    pub callback_secret: Option<String>,
+    /// Read the callback secret from this file.
+    #[arg(long)]
+    pub callback_secret_file: Option<PathBuf>,
+    /// Seconds after a result during which a failing callback is retried.
+    #[arg(long, default_value_t = 600)]
+    pub callback_retry_secs: u64,
     /// Seconds a worker's lease on a job lasts unless renewed; after a node
     /// dies, its jobs are graded again once their leases expire.
     #[arg(long, default_value_t = 30.0)]
@@ -101,6 +115,9 @@ pub struct Config {
     pub retention: Duration,
     pub lease: Duration,
     pub max_attempts: u32,
+    pub callback_allow: Allow,
+    pub callback_secret: Option<String>,
+    pub callback_retry: Duration,
     /// This node's name.
     pub node: String,
 }
@@ -180,8 +197,26 @@ pub fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
         retention: Duration::from_secs(args.retention_secs),
         lease: Duration::from_secs_f64(args.lease_secs),
         max_attempts: args.max_attempts,
+        callback_allow: Allow::parse(&args.callback_allow).map_err(Failure::usage)?,
+        callback_secret: read_secret(args)?,
+        callback_retry: Duration::from_secs(args.callback_retry_secs),
         node,
     })
+}
+
+fn read_secret(args: &ServeArgs) -> Result<Option<String>, Failure> {
+    let secret = match (&args.callback_secret, &args.callback_secret_file) {
+        (Some(secret), _) => secret.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("--callback-secret-file {}: {e}", path.display())))?
+            .trim()
+            .to_string(),
+        (None, None) => return Ok(None),
+    };
+    if secret.is_empty() {
+        return Err(Failure::usage("the callback secret must not be empty"));
+    }
+    Ok(Some(secret))
 }
 
 pub fn read_token(args: &ServeArgs) -> Result<Option<String>, Failure> {

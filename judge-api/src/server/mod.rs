@@ -5,12 +5,14 @@
 //! - `submit.rs`: checking submissions into a `job::JobSpec`;
 //! - `queue.rs`: accepting jobs into the store, workers leasing them;
 //! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
+//! - `callbacks.rs`: result deliveries to `callback_url`;
 //! - `metrics.rs`: Prometheus text; `auth.rs`: bearer token;
 //! - `openapi.rs`: `GET /openapi.json`; `error.rs`.
 //!
 //! The state lives in `crate::store`, so a restart loses nothing.
 
 mod auth;
+mod callbacks;
 mod config;
 mod error;
 mod job;
@@ -155,6 +157,9 @@ impl App {
             retention: std::time::Duration::from_secs(60),
             lease: std::time::Duration::from_secs(5),
             max_attempts: 3,
+            callback_allow: callbacks::Allow::default(),
+            callback_secret: None,
+            callback_retry: std::time::Duration::from_secs(60),
             node: "test".into(),
         };
         let mut app = App::new(config, Arc::new(store), grade);
@@ -264,6 +269,7 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
 
     listen_to_other_nodes(&app);
     let workers = queue::start_workers(&app);
+    tokio::spawn(callbacks::deliver(app.clone()));
     tokio::spawn(self_check(app.clone()));
 
     let available: Vec<&str> = app.language_list.iter().filter(|l| l.available).map(|l| l.id.as_str()).collect();

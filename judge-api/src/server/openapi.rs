@@ -24,6 +24,9 @@ pub fn document(config: &Config) -> Value {
         "paths": {
             "/submit": { "post": {
                 "summary": "Grade a submission against a named problem or inline tests",
+                "parameters": [ { "name": "Idempotency-Key", "in": "header", "required": false,
+                                  "description": "the same key within the retention time returns the same submission",
+                                  "schema": { "type": "string", "maxLength": 255 } } ],
                 "requestBody": { "required": true, "content": { "application/json": {
                     "schema": { "$ref": "#/components/schemas/SubmitRequest" } } } },
                 "responses": {
@@ -39,7 +42,7 @@ pub fn document(config: &Config) -> Value {
                         config.max_body_bytes, config.max_source_bytes, config.max_tests),
                         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                     "500": error,
-                    "503": { "description": "queue full (Retry-After says when to try again), shutting down, or the sandbox self-check failed",
+                    "503": { "description": "queue full or the store unreachable (Retry-After says when to try again), shutting down, or the sandbox self-check failed",
                              "headers": { "Retry-After": { "schema": { "type": "integer" } } },
                              "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
                 }
@@ -150,7 +153,9 @@ pub fn document(config: &Config) -> Value {
                                   "description": "problem.yaml style, e.g. [\"float_tolerance\", \"1e-6\"]" } ] },
                         "wait": { "type": "boolean", "default": true },
                         "run_all": { "type": "boolean", "default": false,
-                                     "description": "run every test even after one fails" }
+                                     "description": "run every test even after one fails" },
+                        "callback_url": { "type": "string", "format": "uri",
+                                          "description": "POST the result here when done (host must match --callback-allow)" }
                     }
                 },
                 "Queued": { "type": "object", "required": ["id", "status"], "properties": {

@@ -66,6 +66,11 @@ pub fn render(record: &Record) -> Response {
     }
 }
 
+/// A rendered answer's body, as bytes (for callbacks).
+pub async fn body_bytes(response: Response) -> Vec<u8> {
+    axum::body::to_bytes(response.into_body(), usize::MAX).await.map(|b| b.to_vec()).unwrap_or_default()
+}
+
 /// Waits until submission `id` is done and answers with it. While the node
 /// shuts down, a job not running here is answered 202 (it stays stored and
 /// is graded after a restart or by another node).

@@ -122,7 +122,7 @@ async fn submit_inner(app: Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result
     }
     let key = idempotency_key(headers)?;
     let checked = submit::parse(&app, body)?;
-    let (id, replayed) = queue::accept(&app, &checked.spec, key, None).await?;
+    let (id, replayed) = queue::accept(&app, &checked.spec, key, checked.callback_url).await?;
     let mut response = if checked.wait { outcome::wait_for(&app, &id).await } else { outcome::accepted(&id) };
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

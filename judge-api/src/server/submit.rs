@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::callbacks;
 use super::error::ApiError;
 use super::job::{self, JobSpec, Limits, ProblemSpec};
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
@@ -25,6 +26,8 @@ struct SubmitRequest {
     wait: Option<bool>,
     #[serde(default)]
     run_all: Option<bool>,
+    #[serde(default)]
+    callback_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +57,8 @@ struct InlineLimits {
 pub struct Checked {
     pub spec: JobSpec,
     pub wait: bool,
+    /// Checked against `--callback-allow`.
+    pub callback_url: Option<String>,
 }
 
 /// Output validator flags with a numeric argument.
@@ -81,6 +86,7 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     }
     check_language(app, &request.language)?;
 
+    let callback_url = request.callback_url.as_deref().map(|url| callbacks::check_url(app, url)).transpose()?;
     let problem = match (request.problem, request.tests) {
         (Some(_), Some(_)) => return Err(ApiError::bad_request("give either \"problem\" or \"tests\", not both")),
         (None, None) => {
@@ -111,6 +117,7 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
             run_all: request.run_all.unwrap_or(false),
         },
         wait: request.wait.unwrap_or(true),
+        callback_url,
     })
 }
 

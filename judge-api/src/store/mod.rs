@@ -169,6 +169,18 @@ pub trait Store: Send + Sync {
     /// Submissions held, in any state.
     async fn stored(&self) -> Result<u64, StoreError>;
 
+    /// Takes up to `limit` due result deliveries; until `retry_until_ms`
+    /// no other node takes them.
+    async fn claim_callbacks(
+        &self,
+        now_ms: i64,
+        retry_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<CallbackJob>, StoreError>;
+
+    /// Records how a delivery went.
+    async fn callback_attempted(&self, job: &CallbackJob, result: CallbackResult) -> Result<(), StoreError>;
+
     /// Starts passing other nodes' notices to `handler`, if the backend has
     /// any (a single SQLite node has no one to hear from).
     fn listen(&self, handler: NoticeHandler) {
@@ -177,6 +189,26 @@ pub trait Store: Send + Sync {
 
     /// Deletes results finished before `before_ms`; how many.
     async fn purge(&self, before_ms: i64) -> Result<u64, StoreError>;
+}
+
+/// A result delivery a node took (until `next_attempt_ms`, its lease).
+#[derive(Clone, Debug)]
+pub struct CallbackJob {
+    pub submission_id: String,
+    pub url: String,
+    /// Including this one.
+    pub attempts: u32,
+    pub created_ms: i64,
+    pub claim: String,
+}
+
+#[derive(Debug)]
+pub enum CallbackResult {
+    Delivered,
+    /// Failed with this error; try again at this time.
+    RetryAt(i64, String),
+    /// Failed with this error and out of time.
+    GaveUp(String),
 }
 
 /// Milliseconds since the Unix epoch.

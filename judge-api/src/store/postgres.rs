@@ -12,7 +12,8 @@ use sqlx::Row;
 use tracing::{info, warn};
 
 use super::{
-    Claimed, Inserted, Lease, NewSubmission, Notice, NoticeHandler, Outcome, Record, Requeued, State, Store, StoreError,
+    CallbackJob, CallbackResult, Claimed, Inserted, Lease, NewSubmission, Notice, NoticeHandler, Outcome, Record,
+    Requeued, State, Store, StoreError,
 };
 
 pub struct PgStore {
@@ -167,6 +168,7 @@ impl Store for PgStore {
     }
 
     async fn finish(&self, lease: &Lease, outcome: &Outcome, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = $1, result_body = $2, finished_ms = $3, lease_expires_ms = NULL
@@ -177,9 +179,22 @@ impl Store for PgStore {
         .bind(now_ms)
         .bind(&lease.submission)
         .bind(&lease.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
+             SELECT id, callback_url, $1, $2 FROM submissions WHERE id = $3 AND callback_url IS NOT NULL",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(&lease.submission)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn requeue_expired(
@@ -190,6 +205,19 @@ impl Store for PgStore {
         exhausted: &Outcome,
     ) -> Result<Requeued, StoreError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
+             SELECT id, callback_url, $1, $2 FROM submissions
+             WHERE state = 'running' AND (lease_expires_ms < $3 OR lease_node = $4) AND attempts >= $5
+                   AND callback_url IS NOT NULL",
+        )
+        .bind(super::now_ms())
+        .bind(super::now_ms())
+        .bind(now_ms)
+        .bind(node)
+        .bind(max_attempts as i64)
+        .execute(&mut *tx)
+        .await?;
         let failed = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = $1, result_body = $2, finished_ms = $3, lease_id = NULL,
@@ -260,10 +288,66 @@ impl Store for PgStore {
     }
 
     async fn purge(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM submissions WHERE state = 'done' AND finished_ms < $1")
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM callbacks WHERE created_ms < $1").bind(before_ms).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
+    }
+
+    async fn claim_callbacks(
+        &self,
+        now_ms: i64,
+        retry_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<CallbackJob>, StoreError> {
+        let claim = uuid::Uuid::new_v4().simple().to_string();
+        let rows = sqlx::query(
+            "UPDATE callbacks SET next_attempt_ms = $1, claim = $2, attempts = attempts + 1
+             WHERE submission_id IN (SELECT submission_id FROM callbacks
+                                     WHERE state = 'pending' AND next_attempt_ms <= $3
+                                     ORDER BY next_attempt_ms LIMIT $4 FOR UPDATE SKIP LOCKED)
+             RETURNING submission_id, url, attempts, created_ms",
+        )
+        .bind(retry_until_ms)
+        .bind(&claim)
+        .bind(now_ms)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CallbackJob {
+                    submission_id: row.try_get("submission_id")?,
+                    url: row.try_get("url")?,
+                    attempts: row.try_get::<i64, _>("attempts")? as u32,
+                    created_ms: row.try_get("created_ms")?,
+                    claim: claim.clone(),
+                })
+            })
+            .collect()
+    }
+
+    async fn callback_attempted(&self, job: &CallbackJob, result: CallbackResult) -> Result<(), StoreError> {
+        let (state, next, error) = match result {
+            CallbackResult::Delivered => ("delivered", 0, None),
+            CallbackResult::RetryAt(next, error) => ("pending", next, Some(error)),
+            CallbackResult::GaveUp(error) => ("failed", 0, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE callbacks SET state = $1, next_attempt_ms = $2, last_error = $3, claim = NULL
+             WHERE submission_id = $4 AND claim = $5",
+        )
+        .bind(state)
+        .bind(next)
+        .bind(error)
+        .bind(&job.submission_id)
+        .bind(&job.claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Claimed, Inserted, Lease, NewSubmission, Outcome, Record, Requeued, State, Store, StoreError};
+use super::{
+    CallbackJob, CallbackResult, Claimed, Inserted, Lease, NewSubmission, Outcome, Record, Requeued, State, Store,
+    StoreError,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -150,6 +153,7 @@ impl Store for SqliteStore {
     }
 
     async fn finish(&self, lease: &Lease, outcome: &Outcome, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_expires_ms = NULL
@@ -160,9 +164,22 @@ impl Store for SqliteStore {
         .bind(now_ms)
         .bind(&lease.submission)
         .bind(&lease.id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
+             SELECT id, callback_url, ?, ? FROM submissions WHERE id = ? AND callback_url IS NOT NULL",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(&lease.submission)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn requeue_expired(
@@ -173,6 +190,19 @@ impl Store for SqliteStore {
         exhausted: &Outcome,
     ) -> Result<Requeued, StoreError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
+             SELECT id, callback_url, ?, ? FROM submissions
+             WHERE state = 'running' AND (lease_expires_ms < ? OR lease_node = ?) AND attempts >= ?
+                   AND callback_url IS NOT NULL",
+        )
+        .bind(super::now_ms())
+        .bind(super::now_ms())
+        .bind(now_ms)
+        .bind(node)
+        .bind(max_attempts as i64)
+        .execute(&mut *tx)
+        .await?;
         let failed = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_id = NULL,
@@ -238,11 +268,67 @@ impl Store for SqliteStore {
     }
 
     async fn purge(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM submissions WHERE state = 'done' AND finished_ms < ?")
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM callbacks WHERE created_ms < ?").bind(before_ms).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
+    }
+
+    async fn claim_callbacks(
+        &self,
+        now_ms: i64,
+        retry_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<CallbackJob>, StoreError> {
+        let claim = uuid::Uuid::new_v4().simple().to_string();
+        let rows = sqlx::query(
+            "UPDATE callbacks SET next_attempt_ms = ?, claim = ?, attempts = attempts + 1
+             WHERE submission_id IN (SELECT submission_id FROM callbacks
+                                     WHERE state = 'pending' AND next_attempt_ms <= ?
+                                     ORDER BY next_attempt_ms LIMIT ?)
+             RETURNING submission_id, url, attempts, created_ms",
+        )
+        .bind(retry_until_ms)
+        .bind(&claim)
+        .bind(now_ms)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CallbackJob {
+                    submission_id: row.try_get("submission_id")?,
+                    url: row.try_get("url")?,
+                    attempts: row.try_get::<i64, _>("attempts")? as u32,
+                    created_ms: row.try_get("created_ms")?,
+                    claim: claim.clone(),
+                })
+            })
+            .collect()
+    }
+
+    async fn callback_attempted(&self, job: &CallbackJob, result: CallbackResult) -> Result<(), StoreError> {
+        let (state, next, error) = match result {
+            CallbackResult::Delivered => ("delivered", 0, None),
+            CallbackResult::RetryAt(next, error) => ("pending", next, Some(error)),
+            CallbackResult::GaveUp(error) => ("failed", 0, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE callbacks SET state = ?, next_attempt_ms = ?, last_error = ?, claim = NULL
+             WHERE submission_id = ? AND claim = ?",
+        )
+        .bind(state)
+        .bind(next)
+        .bind(error)
+        .bind(&job.submission_id)
+        .bind(&job.claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 

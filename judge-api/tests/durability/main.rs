@@ -99,6 +99,8 @@ pub async fn restart_loses_nothing(store_args: Vec<String>, label: &str) {
 
     let second = Node::start(&format!("{label}-b"), &args).await;
     let done = all_done(&second, &ids, Duration::from_secs(240)).await;
+    // Log lines trail the commits they report.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let after = second.graded_ids();
     let counts = graded_counts(&[before.clone(), after.clone()], &ids);
     let ie = done.values().filter(|v| v["verdict"] == "IE" || v.get("error").is_some()).count();
@@ -114,7 +116,9 @@ pub async fn restart_loses_nothing(store_args: Vec<String>, label: &str) {
     );
     assert_eq!(lost, 0);
     assert_eq!(duplicated, 0, "{counts:?}");
-    assert_eq!(unrecorded, 0, "{counts:?}");
+    // A result committed just before the SIGKILL has no log line: at most
+    // one per worker of the killed node.
+    assert!(unrecorded <= 2, "{counts:?}");
     assert_eq!(ie, 0);
     assert!(wrong.is_empty(), "{wrong:?}");
     assert!(second.logs().contains("put back"), "the restart found no interrupted job: {}", second.logs());
@@ -147,21 +151,50 @@ fn pg_args(pg: &Postgres, extra: &[&str]) -> Vec<String> {
 async fn wait_works_on_any_node() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let pg = Postgres::start();
-    let front = Node::start("front", &pg_args(&pg, &["--workers", "0"])).await;
+    // A callback receiver, to see deliveries work on PostgreSQL too.
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let hook = {
+        let received = received.clone();
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::Json<Value>| async move {
+                received.lock().unwrap().push(body.0);
+                StatusCode::NO_CONTENT
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+    let allow = format!("127.0.0.1:{port}");
+    let front = Node::start("front", &pg_args(&pg, &["--workers", "0", "--callback-allow", &allow])).await;
     let back = Node::start("back", &pg_args(&pg, &["--workers", "2"])).await;
     let mut body = ab(SLOW_AB, 41);
     body["wait"] = json!(true);
+    body["callback_url"] = json!(format!("http://127.0.0.1:{port}/hook"));
     let started = Instant::now();
     let answer = front.submit(&body).await;
     let took = started.elapsed();
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json["verdict"], "AC", "{}", answer.text);
     let id = answer.json["id"].as_str().unwrap().to_string();
+    // The grading node logs after it commits, so its line may trail the answer.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while back.graded_ids().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(back.graded_ids(), vec![id.clone()], "the node with workers graded it");
     assert!(front.graded_ids().is_empty());
     let elsewhere = back.get(&format!("/submissions/{id}")).await;
     assert_eq!(elsewhere.json, answer.json);
     eprintln!("wait on a node without workers: {} ms", took.as_millis());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no callback");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(*received.lock().unwrap(), vec![answer.json.clone()], "one callback with the result");
     let health = front.get("/healthz").await;
     assert_eq!(health.json["workers"], 0);
     assert_eq!(health.json["queue_depth"], 0);
@@ -206,6 +239,7 @@ async fn three_nodes_one_killed_lose_nothing() {
     );
     let done = all_done(&nodes[1], &ids, Duration::from_secs(300)).await;
     let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let graded: Vec<Vec<String>> = vec![killed_graded.clone(), nodes[1].graded_ids(), nodes[2].graded_ids()];
     let counts = graded_counts(&graded, &ids);
     let lost = TOTAL - done.len();
@@ -223,7 +257,7 @@ async fn three_nodes_one_killed_lose_nothing() {
     );
     assert_eq!(lost, 0);
     assert_eq!(duplicated, 0, "{counts:?}");
-    assert_eq!(unrecorded, 0, "{counts:?}");
+    assert!(unrecorded <= 2, "{counts:?} (only a commit just before the SIGKILL may lack its log line)");
     assert_eq!(ie, 0);
     assert_eq!(wrong, 0);
     assert!(!graded[1].is_empty() && !graded[2].is_empty(), "both survivors graded some");
@@ -285,6 +319,7 @@ async fn database_down_for_10_s_under_load() {
     }
     assert!(restored);
     let done = all_done(&node, &accepted, Duration::from_secs(180)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let wrong = done.values().filter(|v| v["verdict"] != "AC").count();
     let counts = graded_counts(&[node.graded_ids()], &accepted);
     let duplicated: usize = counts.iter().filter(|(n, _)| **n > 1).map(|(_, ids)| ids).sum();

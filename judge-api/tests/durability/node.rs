@@ -2,6 +2,8 @@
 //! --fork --kill-child --mount-proc` (a private PID namespace and tmpfs work
 //! directory); killing it is a SIGKILL of the judge and its whole namespace.
 
+#![allow(dead_code)] // shared by several test crates, each using a part
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
