@@ -431,13 +431,15 @@ async fn openapi_document_matches_the_routes() {
     for (path, operations) in paths {
         for (method, _) in operations.as_object().unwrap() {
             documented.push(format!("{} {path}", method.to_uppercase()));
-            let concrete = path.replace("{id}", "0123");
+            let concrete = path.replace("{id}", "0123").replace("{name}", "no-such-problem");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = (method == Method::POST).then(|| json!({}));
             let answer = server.call(method.clone(), &concrete, body.as_ref()).await;
             assert!(
                 answer.status != StatusCode::METHOD_NOT_ALLOWED
-                    && (answer.status != StatusCode::NOT_FOUND || concrete.starts_with("/submissions/")),
+                    && (answer.status != StatusCode::NOT_FOUND
+                        || concrete.starts_with("/submissions/")
+                        || concrete.starts_with("/problems/")),
                 "{method} {concrete} is documented but answers {}",
                 answer.status
             );
@@ -456,6 +458,9 @@ async fn openapi_document_matches_the_routes() {
         "GET /metrics",
         "GET /openapi.json",
         "GET /problems",
+        "GET /problems/{name}",
+        "PUT /problems/{name}",
+        "DELETE /problems/{name}",
         "GET /submissions/{id}",
         "POST /submit",
     ];

@@ -1,18 +1,14 @@
 //! `judge serve`'s flags, checked into a `Config`; the token; problem
 //! packages loaded at start.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use engine::problem::Problem;
-use tracing::{error, info, warn};
+use tracing::info;
 
 use super::callbacks::Allow;
-use super::{LoadedProblem, DEFAULT_TIME_LIMIT};
 use crate::Failure;
 
 /// Where `--problems` points by default (relative to the working directory).
@@ -86,6 +82,10 @@ pub struct ServeArgs {
     /// Seconds after a result during which a failing callback is retried.
     #[arg(long, default_value_t = 600)]
     pub callback_retry_secs: u64,
+    /// Largest problem package accepted by PUT /problems/{name}, packed and
+    /// unpacked, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_package_mib: u64,
     /// Seconds a worker's lease on a job lasts unless renewed; after a node
     /// dies, its jobs are graded again once their leases expire.
     #[arg(long, default_value_t = 30.0)]
@@ -118,6 +118,9 @@ pub struct Config {
     pub callback_allow: Allow,
     pub callback_secret: Option<String>,
     pub callback_retry: Duration,
+    pub max_package_bytes: u64,
+    /// The node's own files: the SQLite store and the package cache.
+    pub data_dir: PathBuf,
     /// This node's name.
     pub node: String,
 }
@@ -162,6 +165,12 @@ pub fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
             args.max_memory_mib
         )));
     }
+    if args.max_package_mib == 0 || args.max_package_mib > 64 * 1024 {
+        return Err(Failure::usage(format!(
+            "--max-package-mib must be between 1 and 65536, got {}",
+            args.max_package_mib
+        )));
+    }
     if args.retention_secs == 0 {
         return Err(Failure::usage("--retention-secs must be at least 1"));
     }
@@ -200,6 +209,8 @@ pub fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
         callback_allow: Allow::parse(&args.callback_allow).map_err(Failure::usage)?,
         callback_secret: read_secret(args)?,
         callback_retry: Duration::from_secs(args.callback_retry_secs),
+        max_package_bytes: args.max_package_mib << 20,
+        data_dir: args.data_dir.clone(),
         node,
     })
 }
@@ -234,40 +245,16 @@ pub fn read_token(args: &ServeArgs) -> Result<Option<String>, Failure> {
     Ok(Some(token))
 }
 
-/// Loads every subdirectory holding a `problem.yaml`. A package that does
-/// not load is logged and left out; a missing explicit directory is an error.
-pub fn load_problems(dir: Option<&Path>) -> Result<BTreeMap<String, LoadedProblem>, Failure> {
-    let (dir, explicit) = match dir {
-        Some(dir) => (dir, true),
-        None => (Path::new(DEFAULT_PROBLEMS), false),
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
-            info!("no {DEFAULT_PROBLEMS} here; serving inline tests only (use --problems DIR)");
-            return Ok(BTreeMap::new());
-        }
-        Err(e) => return Err(Failure::usage(format!("--problems {}: {e}", dir.display()))),
-    };
-    let mut problems = BTreeMap::new();
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if !path.join("problem.yaml").is_file() {
-            continue;
-        }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
-            warn!(path = %path.display(), "skipping a problem directory whose name is not UTF-8");
-            continue;
-        };
-        match Problem::load(&path) {
-            Ok(problem) => {
-                let time_limit = problem.time_limit.unwrap_or(DEFAULT_TIME_LIMIT);
-                info!(problem = %name, tests = problem.tests.len(), time_limit, memory_mib = problem.memory_mib, "loaded problem");
-                problems.insert(name, LoadedProblem { problem: Arc::new(problem), time_limit });
-            }
-            Err(e) => error!(problem = %name, "problem package left out: {e}"),
+/// The directory whose packages are loaded into the store at start: the
+/// `--problems` one (which must exist), else `testdata/problems` if there.
+pub fn problems_dir(dir: Option<&Path>) -> Result<Option<PathBuf>, Failure> {
+    match dir {
+        Some(dir) if dir.is_dir() => Ok(Some(dir.to_path_buf())),
+        Some(dir) => Err(Failure::usage(format!("--problems {}: not a directory", dir.display()))),
+        None if Path::new(DEFAULT_PROBLEMS).is_dir() => Ok(Some(PathBuf::from(DEFAULT_PROBLEMS))),
+        None => {
+            info!("no {DEFAULT_PROBLEMS} here; only uploaded problems and inline tests (use --problems DIR)");
+            Ok(None)
         }
     }
-    Ok(problems)
 }

@@ -24,8 +24,9 @@ pub struct JobSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProblemSpec {
-    /// A package the server holds, by name.
-    Named { name: String },
+    /// A package the server holds: its name and the version (hash) current
+    /// when the submission was accepted, which is what it is graded against.
+    Named { name: String, hash: String },
     /// Tests given in the request, with checked limits.
     Inline { tests: Vec<InlineTest>, limits: Limits, validator_flags: Vec<String> },
 }
@@ -49,6 +50,8 @@ pub struct Limits {
 /// What the engine needs to grade a job.
 pub struct Grading {
     pub problem_name: Option<String>,
+    /// The package version's hash, for a named problem.
+    pub package: Option<String>,
     pub problem: Arc<Problem>,
     pub submission: Submission,
     pub options: GradeOptions,
@@ -65,21 +68,23 @@ impl JobSpec {
             .map_err(|e| ApiError::internal(format!("internal error: a stored job does not parse: {e}")))
     }
 
-    /// The engine's inputs. A named problem must still be on this server.
-    pub fn grading(self, app: &App) -> Result<Grading, ApiError> {
+    /// The engine's inputs; a package version is fetched if this node lacks it.
+    pub async fn grading(self, app: &App) -> Result<Grading, ApiError> {
         let JobSpec { language, source, problem, run_all } = self;
         let submission = Submission { language, source: source.into_bytes() };
         match problem {
-            ProblemSpec::Named { name } => {
-                let Some(loaded) = app.problems.get(&name) else {
-                    return Err(ApiError::internal(format!(
-                        "problem {name:?} was accepted but is not on the node that took the job; \
-                         serve the same --problems on every node"
-                    )));
-                };
+            ProblemSpec::Named { name, hash } => {
+                let loaded = app.packages.load(app.store.as_ref(), &hash).await?;
                 let options = GradeOptions { time_limit: Some(loaded.time_limit), memory_mib: None, run_all };
                 let tests = loaded.problem.tests.len();
-                Ok(Grading { problem_name: Some(name), problem: loaded.problem.clone(), submission, options, tests })
+                Ok(Grading {
+                    problem_name: Some(name),
+                    package: Some(hash),
+                    problem: loaded.problem.clone(),
+                    submission,
+                    options,
+                    tests,
+                })
             }
             ProblemSpec::Inline { tests, limits, validator_flags } => {
                 let tests: Vec<_> =
@@ -94,7 +99,14 @@ impl JobSpec {
                     validator_flags,
                 );
                 let options = GradeOptions { time_limit: None, memory_mib: None, run_all };
-                Ok(Grading { problem_name: None, problem: Arc::new(problem), submission, options, tests: count })
+                Ok(Grading {
+                    problem_name: None,
+                    package: None,
+                    problem: Arc::new(problem),
+                    submission,
+                    options,
+                    tests: count,
+                })
             }
         }
     }

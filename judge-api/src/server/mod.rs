@@ -6,6 +6,7 @@
 //! - `queue.rs`: accepting jobs into the store, workers leasing them;
 //! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
 //! - `callbacks.rs`: result deliveries to `callback_url`;
+//! - `problems.rs`: packages in the store, uploads; `packages.rs`: archives;
 //! - `metrics.rs`: Prometheus text; `auth.rs`: bearer token;
 //! - `openapi.rs`: `GET /openapi.json`; `error.rs`.
 //!
@@ -19,12 +20,14 @@ mod job;
 mod metrics;
 mod openapi;
 mod outcome;
+mod packages;
+mod problems;
 mod queue;
 mod routes;
 mod submit;
 mod waiters;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
@@ -71,7 +74,8 @@ pub struct App {
     pub config: Config,
     pub token: Option<String>,
     pub language_list: Vec<LanguageInfo>,
-    pub problems: BTreeMap<String, LoadedProblem>,
+    /// Package versions unpacked on this node.
+    pub packages: problems::Packages,
     pub grade: GradeFn,
     pub store: Arc<dyn Store>,
     pub metrics: metrics::Metrics,
@@ -92,7 +96,10 @@ impl App {
         App {
             token: None,
             language_list: Vec::new(),
-            problems: BTreeMap::new(),
+            packages: problems::Packages::new(
+                config.data_dir.join("packages"),
+                packages::Limits { max_bytes: config.max_package_bytes, max_files: problems::MAX_FILES },
+            ),
             grade,
             store,
             metrics: metrics::Metrics::new(config.workers, config.queue),
@@ -137,6 +144,10 @@ impl App {
     }
 }
 
+/// The package hash of the unit tests' problem "sum".
+#[cfg(test)]
+pub const TEST_PACKAGE: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
+
 #[cfg(test)]
 impl App {
     /// An app with default limits around a stand-in grader, on a fresh
@@ -160,11 +171,13 @@ impl App {
             callback_allow: callbacks::Allow::default(),
             callback_secret: None,
             callback_retry: std::time::Duration::from_secs(60),
+            max_package_bytes: 1 << 20,
+            data_dir: dir.0.clone(),
             node: "test".into(),
         };
-        let mut app = App::new(config, Arc::new(store), grade);
+        let app = App::new(config, Arc::new(store), grade);
         let sum = Problem::inline("sum", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]);
-        app.problems.insert("sum".into(), LoadedProblem { problem: Arc::new(sum), time_limit: 1.0 });
+        app.packages.insert(TEST_PACKAGE, LoadedProblem { problem: Arc::new(sum), time_limit: 1.0 });
         app.set_health(Health::Ok);
         (Arc::new(app), dir)
     }
@@ -182,7 +195,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         None => Languages::embedded().map_err(|e| Failure::internal(format!("built-in language definitions: {e}")))?,
     };
     let language_list = languages.list();
-    let problems = config::load_problems(args.problems.as_deref())?;
+    let problems_dir = config::problems_dir(args.problems.as_deref())?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,7 +215,9 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         let mut app = App::new(config, store, grade);
         app.token = token;
         app.language_list = language_list;
-        app.problems = problems;
+        if let Some(dir) = problems_dir {
+            problems::load_dir(app.store.as_ref(), &dir, app.packages.limits).await.map_err(Failure::usage)?;
+        }
         serve(Arc::new(app), args.listen).await
     })
 }
@@ -276,7 +291,6 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
     info!(
         workers = app.config.workers,
         queue = app.config.queue,
-        problems = app.problems.len(),
         languages = %available.join(","),
         auth = app.config.auth,
         "listening on http://{address}"

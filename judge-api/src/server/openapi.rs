@@ -9,6 +9,7 @@ use super::Config;
 pub fn document(config: &Config) -> Value {
     let error = json!({ "$ref": "#/components/responses/Error" });
     let auth_error = json!({ "$ref": "#/components/responses/Unauthorized" });
+    let name_parameter = json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } });
     let verdict = json!({ "type": "string", "enum": ["AC", "WA", "TLE", "MLE", "OLE", "RE", "CE", "IE"] });
     let mut doc = json!({
         "openapi": "3.1.0",
@@ -72,13 +73,41 @@ pub fn document(config: &Config) -> Value {
                 }
             } },
             "/problems": { "get": {
-                "summary": "Problem packages loaded from --problems at start",
+                "summary": "Problem packages: loaded from --problems at start, or uploaded",
                 "responses": {
                     "200": { "description": "problems", "content": { "application/json": { "schema": {
                         "type": "array", "items": { "$ref": "#/components/schemas/Problem" } } } } },
-                    "401": auth_error
+                    "401": auth_error, "503": error
                 }
             } },
+            "/problems/{name}": {
+                "get": {
+                    "summary": "One problem package",
+                    "parameters": [ name_parameter.clone() ],
+                    "responses": {
+                        "200": { "description": "the problem", "content": { "application/json": { "schema": {
+                            "$ref": "#/components/schemas/Problem" } } } },
+                        "401": auth_error, "404": error, "503": error
+                    }
+                },
+                "put": {
+                    "summary": "Upload or replace a Kattis package (zip or tar.gz), checked as at start",
+                    "parameters": [ name_parameter.clone() ],
+                    "requestBody": { "required": true, "content": { "application/zip": {}, "application/gzip": {} } },
+                    "responses": {
+                        "200": { "description": "replaced", "content": { "application/json": { "schema": {
+                            "$ref": "#/components/schemas/Problem" } } } },
+                        "201": { "description": "created", "content": { "application/json": { "schema": {
+                            "$ref": "#/components/schemas/Problem" } } } },
+                        "400": error, "401": auth_error, "413": error, "503": error
+                    }
+                },
+                "delete": {
+                    "summary": "Remove a problem (submissions already accepted still grade against their version)",
+                    "parameters": [ name_parameter ],
+                    "responses": { "204": { "description": "deleted" }, "401": auth_error, "404": error, "503": error }
+                }
+            },
             "/healthz": { "get": {
                 "summary": "200 once the sandbox self-check at start has passed; never needs a token",
                 "security": [],
@@ -193,7 +222,9 @@ pub fn document(config: &Config) -> Value {
                     "time_limit": { "type": "number", "description": "seconds" },
                     "memory": { "type": "integer", "description": "MiB" },
                     "output": { "type": "integer", "description": "MiB" },
-                    "interactive": { "type": "boolean" }, "scoring": { "type": "boolean" } } }
+                    "interactive": { "type": "boolean" }, "scoring": { "type": "boolean" },
+                    "title": { "type": ["string", "null"] }, "format": { "type": "string" },
+                    "package": { "type": "string", "description": "SHA-256 of the package's content" } } }
             }
         }
     });

@@ -165,16 +165,20 @@ async fn run_job(app: Arc<App>, job: Claimed) {
     app.metrics.busy_workers.fetch_add(1, Relaxed);
     let started = Instant::now();
 
-    let grading = JobSpec::from_json(&spec).and_then(|spec| {
-        let language = spec.language.clone();
-        spec.grading(&app).map(|g| (language, g))
-    });
+    let grading = match JobSpec::from_json(&spec) {
+        Ok(spec) => {
+            let language = spec.language.clone();
+            spec.grading(&app).await.map(|g| (language, g))
+        }
+        Err(e) => Err(e),
+    };
     let (outcome, language, problem_label) = match grading {
         Err(error) => {
             (error_outcome(&app, &id, "(unknown)", "(unknown)", error, started), String::new(), String::new())
         }
         Ok((language, grading)) => {
             let label = grading.problem_name.clone().unwrap_or_else(|| "(inline)".to_string());
+            let package = grading.package.clone();
             let progress = Arc::new(std::sync::Mutex::new((0u32, grading.tests as u32)));
             let task = {
                 let app = app.clone();
@@ -190,7 +194,13 @@ async fn run_job(app: Arc<App>, job: Claimed) {
             let outcome = match result {
                 Ok(Ok(result)) => {
                     record(&app, &result);
-                    Outcome { status: 200, body: serde_json::to_string(&result).unwrap_or_default() }
+                    let mut body = serde_json::to_string(&result).unwrap_or_default();
+                    // The package version graded against, for a named problem.
+                    if let (Some(hash), Some(b'}')) = (&package, body.as_bytes().last()) {
+                        body.truncate(body.len() - 1);
+                        body.push_str(&format!(",\"package\":\"{hash}\"}}"));
+                    }
+                    Outcome { status: 200, body }
                 }
                 Ok(Err(e)) => {
                     let error = grade_error(e, grading.problem_name.as_deref());

@@ -7,7 +7,7 @@ use engine::Verdict;
 
 fn spec(source: &str, problem: Option<&str>) -> JobSpec {
     let problem = match problem {
-        Some(name) => ProblemSpec::Named { name: name.to_string() },
+        Some(name) => ProblemSpec::Named { name: name.to_string(), hash: crate::server::TEST_PACKAGE.to_string() },
         None => ProblemSpec::Inline {
             tests: vec![InlineTest { name: "1".into(), input: "1\n".into(), answer: "1\n".into() }],
             limits: Limits { time_limit: 1.0, memory_mib: 64, output_mib: 64 },

@@ -18,7 +18,7 @@ use super::auth;
 use super::error::ApiError;
 use super::openapi;
 use super::queue::{self, panic_message};
-use super::{outcome, submit};
+use super::{outcome, problems, submit};
 use super::{App, Health};
 
 pub fn router(app: Arc<App>) -> Router {
@@ -26,7 +26,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/submit", post(submit))
         .route("/submissions/{id}", get(submission))
         .route("/languages", get(languages))
-        .route("/problems", get(problems))
+        .route("/problems", get(problems::list))
+        .route(
+            "/problems/{name}",
+            get(problems::get)
+                .delete(problems::delete)
+                .put(problems::put)
+                .layer(DefaultBodyLimit::max(app.config.max_package_bytes as usize)),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
@@ -121,7 +128,7 @@ async fn submit_inner(app: Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result
         ));
     }
     let key = idempotency_key(headers)?;
-    let checked = submit::parse(&app, body)?;
+    let checked = submit::parse(&app, body).await?;
     let (id, replayed) = queue::accept(&app, &checked.spec, key, checked.callback_url).await?;
     let mut response = if checked.wait { outcome::wait_for(&app, &id).await } else { outcome::accepted(&id) };
     if replayed {
@@ -156,25 +163,6 @@ async fn languages(State(app): State<Arc<App>>) -> Response {
         .language_list
         .iter()
         .map(|l| json!({ "id": l.id, "name": l.name, "extensions": l.extensions, "available": l.available }))
-        .collect();
-    Json(list).into_response()
-}
-
-async fn problems(State(app): State<Arc<App>>) -> Response {
-    let list: Vec<_> = app
-        .problems
-        .iter()
-        .map(|(name, p)| {
-            json!({
-                "name": name,
-                "tests": p.problem.tests.len(),
-                "time_limit": p.time_limit,
-                "memory": p.problem.memory_mib,
-                "output": p.problem.output_mib,
-                "interactive": p.problem.interactive,
-                "scoring": p.problem.scoring,
-            })
-        })
         .collect();
     Json(list).into_response()
 }

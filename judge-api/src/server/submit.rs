@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::callbacks;
 use super::error::ApiError;
 use super::job::{self, JobSpec, Limits, ProblemSpec};
+use super::{callbacks, problems};
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 
 #[derive(Deserialize)]
@@ -65,7 +65,7 @@ pub struct Checked {
 const NUMERIC_FLAGS: [&str; 3] = ["float_relative_tolerance", "float_absolute_tolerance", "float_tolerance"];
 const SWITCH_FLAGS: [&str; 2] = ["case_sensitive", "space_change_sensitive"];
 
-pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
+pub async fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     let request: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_syntax() || e.is_eof() {
             "the body is not valid JSON"
@@ -100,12 +100,8 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
                     "\"limits\" and \"validator\" go with inline \"tests\"; a named problem uses its package's own",
                 ));
             }
-            if !app.problems.contains_key(&name) {
-                let known: Vec<&str> = app.problems.keys().map(String::as_str).collect();
-                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                return Err(ApiError::bad_request(format!("unknown problem {name:?}; known: {known}")));
-            }
-            ProblemSpec::Named { name }
+            let hash = problems::resolve(app, &name).await?;
+            ProblemSpec::Named { name, hash }
         }
         (None, Some(tests)) => inline_problem(app, tests, request.limits, request.validator)?,
     };

@@ -169,6 +169,19 @@ pub trait Store: Send + Sync {
     /// Submissions held, in any state.
     async fn stored(&self) -> Result<u64, StoreError>;
 
+    /// Stores a package version (once per hash) and points `row.name` at it;
+    /// true if the name is new.
+    async fn put_problem(&self, row: &ProblemRow, archive: &[u8], now_ms: i64) -> Result<bool, StoreError>;
+
+    /// Removes a problem name (its package versions stay for queued jobs).
+    async fn delete_problem(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Every problem by name, or only `name`.
+    async fn problems(&self, name: Option<&str>) -> Result<Vec<ProblemRow>, StoreError>;
+
+    /// A package version's canonical archive.
+    async fn package(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Takes up to `limit` due result deliveries; until `retry_until_ms`
     /// no other node takes them.
     async fn claim_callbacks(
@@ -209,6 +222,14 @@ pub enum CallbackResult {
     RetryAt(i64, String),
     /// Failed with this error and out of time.
     GaveUp(String),
+}
+
+/// A problem name's current package and its description (JSON).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProblemRow {
+    pub name: String,
+    pub hash: String,
+    pub info: String,
 }
 
 /// Milliseconds since the Unix epoch.

@@ -12,8 +12,8 @@ use sqlx::Row;
 use tracing::{info, warn};
 
 use super::{
-    CallbackJob, CallbackResult, Claimed, Inserted, Lease, NewSubmission, Notice, NoticeHandler, Outcome, Record,
-    Requeued, State, Store, StoreError,
+    CallbackJob, CallbackResult, Claimed, Inserted, Lease, NewSubmission, Notice, NoticeHandler, Outcome, ProblemRow,
+    Record, Requeued, State, Store, StoreError,
 };
 
 pub struct PgStore {
@@ -296,6 +296,58 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM callbacks WHERE created_ms < $1").bind(before_ms).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+
+    async fn put_problem(&self, row: &ProblemRow, archive: &[u8], now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO packages (hash, archive, size, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING")
+            .bind(&row.hash)
+            .bind(archive)
+            .bind(archive.len() as i64)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let existed: Option<String> = sqlx::query_scalar("SELECT hash FROM problems WHERE name = $1")
+            .bind(&row.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO problems (name, hash, info, updated_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, info = excluded.info, updated_ms = excluded.updated_ms",
+        )
+        .bind(&row.name)
+        .bind(&row.hash)
+        .bind(&row.info)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(existed.is_none())
+    }
+
+    async fn delete_problem(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM problems WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn problems(&self, name: Option<&str>) -> Result<Vec<ProblemRow>, StoreError> {
+        let rows = sqlx::query("SELECT name, hash, info FROM problems WHERE $1 IS NULL OR name = $1 ORDER BY name")
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ProblemRow { name: row.try_get("name")?, hash: row.try_get("hash")?, info: row.try_get("info")? })
+            })
+            .collect()
+    }
+
+    async fn package(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let archive = sqlx::query_scalar("SELECT archive FROM packages WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(archive)
     }
 
     async fn claim_callbacks(
