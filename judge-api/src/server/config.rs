@@ -66,7 +66,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// A PostgreSQL URL (postgres://user:password@host/db) shared by any
-    /// number of nodes, instead of the embedded store in --data-dir.
+    /// number of nodes, instead of the embedded store in --data-dir; or
+    /// "memory" to keep nothing across restarts (benchmarks).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
     /// Hosts `callback_url` may point at: host, host:port, *.domain or *;
@@ -131,7 +132,8 @@ pub fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     // A node on a shared database may only take and answer requests.
-    let least = if args.database.is_some() { 0 } else { 1 };
+    let shared = args.database.as_deref().is_some_and(|d| d != "memory");
+    let least = if shared { 0 } else { 1 };
     if workers < least || workers > 1024 {
         return Err(Failure::usage(format!(
             "--workers must be between {least} and 1024{}, got {workers}",

@@ -240,7 +240,11 @@ async fn open_store(args: &ServeArgs, config: &Config) -> Result<Arc<dyn Store>,
             info!("store: PostgreSQL");
             (Arc::new(store), back)
         }
-        Some(_) => return Err(Failure::usage("--database takes a postgres:// URL")),
+        Some(memory) if memory == "memory" => {
+            warn!("store: in memory; everything is lost when the server stops (--database memory)");
+            (Arc::new(state::MemoryStore::default()), state::Requeued::default())
+        }
+        Some(_) => return Err(Failure::usage("--database takes a postgres:// URL (or \"memory\")")),
         None => {
             let store = state::SqliteStore::open(&args.data_dir)
                 .await

@@ -1,6 +1,7 @@
 //! Durable server state behind one trait: submissions (their job, lease,
 //! progress and result), for `judge serve`. Two backends on sqlx: SQLite
-//! (embedded, one node) and PostgreSQL (any number of nodes).
+//! (embedded, one node) and PostgreSQL (any number of nodes); and one in
+//! memory, which keeps nothing across restarts (for benchmarks).
 //!
 //! A submission's life: `insert` (queued) → `claim` by a worker (running,
 //! under a lease with an id and an expiry) → `renew` while it runs →
@@ -8,6 +9,9 @@
 //! once. Leases that expire (a node died) are put back by
 //! `requeue_expired`, or end as IE after too many attempts.
 
+#[cfg(test)]
+mod contract_tests;
+mod memory;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
+pub use memory::MemoryStore;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -3,6 +3,8 @@
 //! directory, on a free 127.0.0.1 port; stopped and removed on drop (also
 //! when the test fails).
 
+#![allow(dead_code)] // shared by test crates and the benchmark, each using a part
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -12,17 +14,28 @@ pub struct Postgres {
     bin: PathBuf,
     dir: TempDir,
     pub port: u16,
+    /// fsync on (benchmarks) or off (tests: only the judge is killed).
+    durable: bool,
 }
 
 impl Postgres {
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// With fsync, as a real deployment runs.
+    pub fn start_durable() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Postgres {
         let bin = bin_dir();
         let dir = TempDir::new("pg");
         chown_postgres(&dir.0);
         let data = dir.0.join("data");
         as_postgres(&bin, "initdb", &["-D", path(&data), "-A", "trust", "-U", "judge", "--no-sync", "-E", "UTF8"]);
         let port = free_port();
-        let pg = Postgres { bin, dir, port };
+        let pg = Postgres { bin, dir, port, durable };
         pg.pg_ctl_start();
         pg
     }
@@ -36,9 +49,10 @@ impl Postgres {
         let data = self.dir.0.join("data");
         let log = self.dir.0.join("postgres.log");
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
             self.port,
-            path(&self.dir.0)
+            path(&self.dir.0),
+            if self.durable { "on" } else { "off" }
         );
         as_postgres(&self.bin, "pg_ctl", &["-D", path(&data), "-l", path(&log), "-o", &options, "-w", "start"]);
     }
