@@ -630,6 +630,12 @@ async fn a_full_queue_answers_503_with_retry_after() {
         assert!((1..=60).contains(&retry), "Retry-After {retry}");
     }
     assert_eq!(server.metric("judge_submissions_rejected_total{reason=\"queue_full\"}").await, refused.len() as f64);
+    // The worker takes its job from the store a moment after it is stored.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.metric("judge_workers_busy").await < 1.0 {
+        assert!(Instant::now() < deadline, "the worker never took a job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(server.metric("judge_workers_busy").await, 1.0);
 
     let mut saw_running = false;

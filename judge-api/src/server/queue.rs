@@ -92,6 +92,12 @@ async fn worker(index: usize, app: Arc<App>) {
     let mut draining = app.draining.subscribe();
     let mut failures = 0u32;
     while !app.is_draining() {
+        // Only a node whose sandbox passed its self-check takes jobs; others
+        // leave them to nodes that can grade.
+        if !matches!(app.health(), super::Health::Ok) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         // Made before looking, so a wake-up between the look and the wait counts.
         let woken = app.wake_worker.notified();
         let now = now_ms();
