@@ -158,3 +158,36 @@ async fn without_callback_allow_no_callback_is_taken() {
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.json["error"].as_str().unwrap().contains("allowed (--callback-allow): none"), "{}", refused.text);
 }
+
+/// A callback still pending when the server is SIGKILLed is delivered after
+/// the restart: its state is in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pending_callback_survives_a_restart() {
+    // A port with nobody listening yet: deliveries fail (connection refused).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = TempDir::new("callback-restart");
+    let args: Vec<String> = ["--data-dir", data.0.to_str().unwrap(), "--callback-allow", &format!("127.0.0.1:{port}")]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut first = Node::start("before", &args).await;
+    let answer = first.submit(&submission(&format!("http://127.0.0.1:{port}/hook/late"))).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !first.logs().contains("callback failed, retrying") {
+        assert!(Instant::now() < deadline, "no failed delivery");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+
+    let receiver = Receiver::default();
+    let app = Router::new().route("/hook/{path}", post(hook)).with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let second = Node::start("after", &args).await;
+    let posts = posts_to(&receiver, "late", 1).await;
+    let delivered: Value = serde_json::from_slice(&posts[0].1).unwrap();
+    assert_eq!(delivered["id"], answer.json["id"]);
+    assert_eq!(delivered["verdict"], "AC");
+    assert!(second.logs().contains("callback delivered"));
+}
