@@ -292,50 +292,64 @@ async fn three_nodes_one_killed_lose_nothing() {
 async fn database_down_for_10_s_under_load() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let pg = Postgres::start();
-    let node = Node::start("solo", &pg_args(&pg, &["--workers", "2", "--queue", "1000", "--lease-secs", "3"])).await;
-    let mut accepted = Vec::new();
-    let mut unavailable = 0;
-    let mut other = Vec::new();
-    let mut slowest = Duration::ZERO;
+    let node = std::sync::Arc::new(
+        Node::start("solo", &pg_args(&pg, &["--workers", "2", "--queue", "1000", "--lease-secs", "3"])).await,
+    );
+    let first = node.submit(&ab(SLOW_AB, 0)).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text);
+    let first_id = first.json["id"].as_str().unwrap().to_string();
+    // Four clients submit for 20 s; the database is down from 3 s to 13 s.
+    const CLIENTS: usize = 4;
     let started = Instant::now();
-    let mut outage: Option<Instant> = None;
-    let mut restored = false;
-    let mut i = 0;
-    while started.elapsed() < Duration::from_secs(20) {
-        if outage.is_none() && started.elapsed() >= Duration::from_secs(3) {
-            pg.stop();
-            outage = Some(Instant::now());
-            eprintln!("database stopped");
-        }
-        if let Some(since) = outage {
-            if !restored && since.elapsed() >= Duration::from_secs(10) {
-                pg.start_again();
-                restored = true;
-                eprintln!("database started again");
-            }
-        }
-        let sent = Instant::now();
-        let answer = node.submit(&ab(SLOW_AB, i)).await;
-        slowest = slowest.max(sent.elapsed());
-        i += 1;
-        match answer.status {
-            StatusCode::ACCEPTED => accepted.push(answer.json["id"].as_str().unwrap().to_string()),
-            StatusCode::SERVICE_UNAVAILABLE => {
-                unavailable += 1;
-                assert!(answer.json["error"].is_string(), "{}", answer.text);
-                let retry: u64 = answer.headers["retry-after"].to_str().unwrap().parse().unwrap();
-                assert!((1..=60).contains(&retry));
-                // Reads fail the same way meanwhile.
-                if unavailable == 1 {
-                    let read = node.get(&format!("/submissions/{}", accepted[0])).await;
-                    assert_eq!(read.status, StatusCode::SERVICE_UNAVAILABLE, "{}", read.text);
-                    assert_eq!(node.get("/healthz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let node = node.clone();
+            tokio::spawn(async move {
+                let (mut accepted, mut unavailable, mut other, mut slowest) =
+                    (Vec::new(), 0, Vec::new(), Duration::ZERO);
+                let mut i = client;
+                while started.elapsed() < Duration::from_secs(20) {
+                    let sent = Instant::now();
+                    let answer = node.submit(&ab(SLOW_AB, i)).await;
+                    slowest = slowest.max(sent.elapsed());
+                    i += CLIENTS;
+                    match answer.status {
+                        StatusCode::ACCEPTED => accepted.push(answer.json["id"].as_str().unwrap().to_string()),
+                        StatusCode::SERVICE_UNAVAILABLE => {
+                            unavailable += 1;
+                            assert!(answer.json["error"].is_string(), "{}", answer.text);
+                            let retry: u64 = answer.headers["retry-after"].to_str().unwrap().parse().unwrap();
+                            assert!((1..=60).contains(&retry));
+                        }
+                        _ => other.push(format!("{} {}", answer.status, answer.text)),
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-            }
-            _ => other.push(format!("{} {}", answer.status, answer.text)),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+                (accepted, unavailable, other, slowest)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::task::block_in_place(|| pg.stop());
+    eprintln!("database stopped");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Reads fail the same way meanwhile.
+    let read = node.get(&format!("/submissions/{first_id}")).await;
+    assert_eq!(read.status, StatusCode::SERVICE_UNAVAILABLE, "{}", read.text);
+    assert_eq!(node.get("/healthz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    tokio::task::block_in_place(|| pg.start_again());
+    eprintln!("database started again");
+    let restored = true;
+    let (mut accepted, mut unavailable, mut other, mut slowest) = (vec![first_id], 0, Vec::new(), Duration::ZERO);
+    for client in clients {
+        let (a, u, o, s) = client.await.unwrap();
+        accepted.extend(a);
+        unavailable += u;
+        other.extend(o);
+        slowest = slowest.max(s);
     }
+    let i = accepted.len() + unavailable + other.len();
     assert!(restored);
     let done = all_done(&node, &accepted, Duration::from_secs(180)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
