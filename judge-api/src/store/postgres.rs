@@ -168,7 +168,7 @@ impl Store for PgStore {
     }
 
     async fn finish(&self, lease: &Lease, outcome: &Outcome, now_ms: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // A callback's delivery row comes with it (a trigger).
         let done = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = $1, result_body = $2, finished_ms = $3, lease_expires_ms = NULL
@@ -179,22 +179,9 @@ impl Store for PgStore {
         .bind(now_ms)
         .bind(&lease.submission)
         .bind(&lease.id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
-             SELECT id, callback_url, $1, $2 FROM submissions WHERE id = $3 AND callback_url IS NOT NULL",
-        )
-        .bind(now_ms)
-        .bind(now_ms)
-        .bind(&lease.submission)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(done.rows_affected() == 1)
     }
 
     async fn requeue_expired(
@@ -205,19 +192,6 @@ impl Store for PgStore {
         exhausted: &Outcome,
     ) -> Result<Requeued, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
-             SELECT id, callback_url, $1, $2 FROM submissions
-             WHERE state = 'running' AND (lease_expires_ms < $3 OR lease_node = $4) AND attempts >= $5
-                   AND callback_url IS NOT NULL",
-        )
-        .bind(super::now_ms())
-        .bind(super::now_ms())
-        .bind(now_ms)
-        .bind(node)
-        .bind(max_attempts as i64)
-        .execute(&mut *tx)
-        .await?;
         let failed = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = $1, result_body = $2, finished_ms = $3, lease_id = NULL,

@@ -17,7 +17,11 @@ use super::{
 };
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// The one connection that writes: writers queue here instead of
+    /// sleeping on SQLite's busy lock.
+    writer: SqlitePool,
+    /// Readers, which WAL lets run beside the writer.
+    reader: SqlitePool,
     /// Held open for the flock on `lock` in the data directory.
     _lock: File,
     pub path: PathBuf,
@@ -55,22 +59,27 @@ impl SqliteStore {
             // power loss may cost the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(|e| StoreError::Internal(format!("migrating {}: {e}", path.display())))?;
-        Ok(SqliteStore { pool, _lock: lock, path })
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader, _lock: lock, path })
     }
 
     async fn existing(&self, key: &str) -> Result<Option<String>, StoreError> {
         let id = sqlx::query_scalar("SELECT id FROM submissions WHERE idempotency_key = ?")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(id)
     }
@@ -96,7 +105,7 @@ impl Store for SqliteStore {
         .bind(&new.callback_url)
         .bind(new.now_ms)
         .bind(new.queue_capacity as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match inserted {
             Ok(done) if done.rows_affected() == 1 => Ok(Inserted::Created),
@@ -124,7 +133,7 @@ impl Store for SqliteStore {
         .bind(&lease_id)
         .bind(node)
         .bind(expires_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let id: String = row.try_get("id")?;
@@ -147,13 +156,13 @@ impl Store for SqliteStore {
         .bind(progress.1 as i64)
         .bind(&lease.submission)
         .bind(&lease.id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn finish(&self, lease: &Lease, outcome: &Outcome, now_ms: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // A callback's delivery row comes with it (a trigger).
         let done = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_expires_ms = NULL
@@ -164,22 +173,9 @@ impl Store for SqliteStore {
         .bind(now_ms)
         .bind(&lease.submission)
         .bind(&lease.id)
-        .execute(&mut *tx)
+        .execute(&self.writer)
         .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
-             SELECT id, callback_url, ?, ? FROM submissions WHERE id = ? AND callback_url IS NOT NULL",
-        )
-        .bind(now_ms)
-        .bind(now_ms)
-        .bind(&lease.submission)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(done.rows_affected() == 1)
     }
 
     async fn requeue_expired(
@@ -189,20 +185,7 @@ impl Store for SqliteStore {
         max_attempts: u32,
         exhausted: &Outcome,
     ) -> Result<Requeued, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO callbacks (submission_id, url, created_ms, next_attempt_ms)
-             SELECT id, callback_url, ?, ? FROM submissions
-             WHERE state = 'running' AND (lease_expires_ms < ? OR lease_node = ?) AND attempts >= ?
-                   AND callback_url IS NOT NULL",
-        )
-        .bind(super::now_ms())
-        .bind(super::now_ms())
-        .bind(now_ms)
-        .bind(node)
-        .bind(max_attempts as i64)
-        .execute(&mut *tx)
-        .await?;
+        let mut tx = self.writer.begin().await?;
         let failed = sqlx::query(
             "UPDATE submissions
              SET state = 'done', result_status = ?, result_body = ?, finished_ms = ?, lease_id = NULL,
@@ -238,7 +221,7 @@ impl Store for SqliteStore {
         )
         .bind(id)
         .bind(expired_before_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let state: String = row.try_get("state")?;
@@ -257,18 +240,19 @@ impl Store for SqliteStore {
     }
 
     async fn queue_depth(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM submissions WHERE state = 'queued'").fetch_one(&self.pool).await?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions WHERE state = 'queued'")
+            .fetch_one(&self.reader)
+            .await?;
         Ok(count as u64)
     }
 
     async fn stored(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions").fetch_one(&self.pool).await?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions").fetch_one(&self.reader).await?;
         Ok(count as u64)
     }
 
     async fn purge(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM submissions WHERE state = 'done' AND finished_ms < ?")
             .bind(before_ms)
             .execute(&mut *tx)
@@ -279,7 +263,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_problem(&self, row: &ProblemRow, archive: &[u8], now_ms: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO packages (hash, archive, size, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
         )
@@ -308,14 +292,14 @@ impl Store for SqliteStore {
     }
 
     async fn delete_problem(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM problems WHERE name = ?").bind(name).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM problems WHERE name = ?").bind(name).execute(&self.writer).await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn problems(&self, name: Option<&str>) -> Result<Vec<ProblemRow>, StoreError> {
         let rows = sqlx::query("SELECT name, hash, info FROM problems WHERE ?1 IS NULL OR name = ?1 ORDER BY name")
             .bind(name)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|row| {
@@ -327,7 +311,7 @@ impl Store for SqliteStore {
     async fn package(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let archive = sqlx::query_scalar("SELECT archive FROM packages WHERE hash = ?")
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(archive)
     }
@@ -350,7 +334,7 @@ impl Store for SqliteStore {
         .bind(&claim)
         .bind(now_ms)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         rows.iter()
             .map(|row| {
@@ -380,7 +364,7 @@ impl Store for SqliteStore {
         .bind(error)
         .bind(&job.submission_id)
         .bind(&job.claim)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
