@@ -16,6 +16,9 @@ use super::{
     Store, StoreError,
 };
 
+/// How long to wait for another process to release the data directory.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 pub struct SqliteStore {
     /// The one connection that writes: writers queue here instead of
     /// sleeping on SQLite's busy lock.
@@ -31,6 +34,10 @@ impl SqliteStore {
     /// Opens (creating if needed) `judge.db` in `dir`, migrated. Fails if
     /// another process holds the directory.
     pub async fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_waiting(dir, LOCK_WAIT).await
+    }
+
+    async fn open_waiting(dir: &Path, lock_wait: Duration) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Internal(format!("cannot create the data directory {}: {e}", dir.display())))?;
         let lock_path = dir.join("lock");
@@ -40,8 +47,15 @@ impl SqliteStore {
             .write(true)
             .open(&lock_path)
             .map_err(|e| StoreError::Internal(format!("cannot open {}: {e}", lock_path.display())))?;
+        // A previous server may still be exiting (killed a moment ago): give
+        // it a few seconds to let go.
+        let deadline = std::time::Instant::now() + lock_wait;
         // SAFETY: flock on a file descriptor we own; no memory is involved.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            if std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
             return Err(StoreError::Internal(format!(
                 "the data directory {} is in use by another judge (it holds {}); give each server its own \
                  --data-dir, or share --database postgres://… between nodes",
@@ -379,7 +393,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("judge-store-sqlite-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = SqliteStore::open(&dir).await.unwrap();
-        assert!(SqliteStore::open(&dir).await.is_err(), "a second process must not share the directory");
+        let second = SqliteStore::open_waiting(&dir, Duration::from_millis(200)).await;
+        assert!(second.is_err(), "a second process must not share the directory");
         super::super::contract_tests::leases_guard_results_and_expired_ones_come_back(&store).await;
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
