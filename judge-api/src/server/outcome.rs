@@ -6,9 +6,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use tokio::sync::futures::Notified;
 
 use super::error::ApiError;
 use super::queue::STORE_RETRY_AFTER;
+use super::waiters::Registration;
 use super::App;
 use crate::store::{now_ms, Record, State};
 
@@ -76,7 +78,26 @@ pub async fn body_bytes(response: Response) -> Vec<u8> {
 /// is graded after a restart or by another node).
 pub async fn wait_for(app: &App, id: &str) -> Response {
     let registration = app.waiters.register(id);
+    wait_registered(app, id, &registration, None).await
+}
+
+/// `wait_for` with the waiter registered by the caller. `just_stored` is a
+/// wake-up made before the submission was stored: there is nothing to read
+/// until it fires (or the poll comes round), which saves a read per request.
+pub async fn wait_registered(
+    app: &App,
+    id: &str,
+    registration: &Registration<'_>,
+    just_stored: Option<Notified<'_>>,
+) -> Response {
     let mut draining = app.draining.subscribe();
+    if let Some(woken) = just_stored {
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(WAIT_POLL) => {}
+            _ = draining.changed() => {}
+        }
+    }
     let mut outage_since: Option<std::time::Instant> = None;
     loop {
         let woken = registration.notify.notified();

@@ -28,10 +28,16 @@ pub fn store_unavailable(error: StoreError) -> ApiError {
     ApiError::unavailable(format!("{error}; the submission was not taken, retry later"), Some(STORE_RETRY_AFTER))
 }
 
-/// Stores a checked job; the answer says which submission it is (a new one,
+/// A fresh submission id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Stores a checked job as submission `id`; the answer says which submission it is (a new one,
 /// or the one an earlier request with the same idempotency key made).
 pub async fn accept(
     app: &App,
+    id: String,
     spec: &JobSpec,
     idempotency_key: Option<String>,
     callback_url: Option<String>,
@@ -39,7 +45,6 @@ pub async fn accept(
     if app.is_draining() {
         return Err(ApiError::unavailable("the server is shutting down; submit elsewhere or later", None));
     }
-    let id = uuid::Uuid::new_v4().simple().to_string();
     let new = NewSubmission {
         id: id.clone(),
         idempotency_key,

@@ -44,12 +44,12 @@ async fn done(app: &App, id: &str) -> Outcome {
 async fn a_panicking_grader_is_a_500_not_a_crash() {
     let (app, _dir) = App::for_tests(1, 4, Box::new(|_, _, _, _| panic!("boom in the grader"))).await;
     let workers = start_workers(&app);
-    let (first, _) = accept(&app, &spec("a", None), None, None).await.unwrap();
+    let (first, _) = accept(&app, new_id(), &spec("a", None), None, None).await.unwrap();
     let outcome = done(&app, &first).await;
     assert_eq!(outcome.status, 500);
     assert!(outcome.body.contains("boom in the grader"), "{}", outcome.body);
     // The worker survived and takes the next job.
-    let (second, _) = accept(&app, &spec("b", None), None, None).await.unwrap();
+    let (second, _) = accept(&app, new_id(), &spec("b", None), None, None).await.unwrap();
     assert_eq!(done(&app, &second).await.status, 500);
     assert_eq!(app.metrics.sandbox_failures.load(Relaxed), 2);
     assert_eq!(app.metrics.busy_workers.load(Relaxed), 0);
@@ -71,9 +71,9 @@ async fn grading_errors_are_the_callers_unless_the_package_is_ours() {
     )
     .await;
     let _workers = start_workers(&app);
-    let (inline, _) = accept(&app, &spec("x", None), None, None).await.unwrap();
+    let (inline, _) = accept(&app, new_id(), &spec("x", None), None, None).await.unwrap();
     assert_eq!(done(&app, &inline).await.status, 400);
-    let (named, _) = accept(&app, &spec("pkg", Some("sum")), None, None).await.unwrap();
+    let (named, _) = accept(&app, new_id(), &spec("pkg", Some("sum")), None, None).await.unwrap();
     let outcome = done(&app, &named).await;
     assert_eq!(outcome.status, 500);
     assert!(outcome.body.contains("sum"), "{}", outcome.body);
@@ -90,10 +90,13 @@ async fn a_full_queue_refuses_with_retry_after_and_a_key_is_answered_once() {
         }),
     )
     .await;
-    let (first, replayed) = accept(&app, &spec("a", None), Some("key-1".into()), None).await.unwrap();
+    let (first, replayed) = accept(&app, new_id(), &spec("a", None), Some("key-1".into()), None).await.unwrap();
     assert!(!replayed);
-    assert_eq!(accept(&app, &spec("a", None), Some("key-1".into()), None).await.unwrap(), (first.clone(), true));
-    let refused = accept(&app, &spec("b", None), None, None).await.unwrap_err();
+    assert_eq!(
+        accept(&app, new_id(), &spec("a", None), Some("key-1".into()), None).await.unwrap(),
+        (first.clone(), true)
+    );
+    let refused = accept(&app, new_id(), &spec("b", None), None, None).await.unwrap_err();
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(refused.retry_after.is_some_and(|s| (1..=60).contains(&s)));
     assert!(refused.message.contains("queue is full"), "{}", refused.message);
@@ -113,16 +116,16 @@ async fn draining_finishes_running_jobs_and_keeps_queued_ones_stored() {
     )
     .await;
     let workers = start_workers(&app);
-    let (running, _) = accept(&app, &spec("a", None), None, None).await.unwrap();
+    let (running, _) = accept(&app, new_id(), &spec("a", None), None, None).await.unwrap();
     for _ in 0..100 {
         if app.is_running_here(&running) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (queued, _) = accept(&app, &spec("b", None), None, None).await.unwrap();
+    let (queued, _) = accept(&app, new_id(), &spec("b", None), None, None).await.unwrap();
     app.start_draining();
-    let late = accept(&app, &spec("c", None), None, None).await.unwrap_err();
+    let late = accept(&app, new_id(), &spec("c", None), None, None).await.unwrap_err();
     assert_eq!(late.status, StatusCode::SERVICE_UNAVAILABLE);
     for w in workers {
         w.await.unwrap();

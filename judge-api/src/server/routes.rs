@@ -129,8 +129,16 @@ async fn submit_inner(app: Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result
     }
     let key = idempotency_key(headers)?;
     let checked = submit::parse(&app, body).await?;
-    let (id, replayed) = queue::accept(&app, &checked.spec, key, checked.callback_url).await?;
-    let mut response = if checked.wait { outcome::wait_for(&app, &id).await } else { outcome::accepted(&id) };
+    let new_id = queue::new_id();
+    // Registered before storing, so a result that comes at once is not missed.
+    let registration = app.waiters.register(&new_id);
+    let just_stored = registration.notify.notified();
+    let (id, replayed) = queue::accept(&app, new_id.clone(), &checked.spec, key, checked.callback_url).await?;
+    let mut response = match (checked.wait, replayed) {
+        (false, _) => outcome::accepted(&id),
+        (true, false) => outcome::wait_registered(&app, &id, &registration, Some(just_stored)).await,
+        (true, true) => outcome::wait_for(&app, &id).await,
+    };
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
