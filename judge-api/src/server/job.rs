@@ -11,10 +11,27 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::App;
 
+/// A language id checked against the server's languages when the
+/// submission was accepted (only `submit::parse` makes one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LanguageId(String);
+
+impl LanguageId {
+    pub(super) fn checked(id: String) -> LanguageId {
+        LanguageId(id)
+    }
+}
+
+impl std::fmt::Display for LanguageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobSpec {
-    /// A language id that was available when the submission was accepted.
-    pub language: String,
+    pub language: LanguageId,
     pub source: String,
     pub problem: ProblemSpec,
     #[serde(default)]
@@ -71,7 +88,7 @@ impl JobSpec {
     /// The engine's inputs; a package version is fetched if this node lacks it.
     pub async fn grading(self, app: &App) -> Result<Grading, ApiError> {
         let JobSpec { language, source, problem, run_all } = self;
-        let submission = Submission { language, source: source.into_bytes() };
+        let submission = Submission { language: language.0, source: source.into_bytes() };
         match problem {
             ProblemSpec::Named { name, hash } => {
                 let loaded = app.packages.load(app.store.as_ref(), &hash).await?;

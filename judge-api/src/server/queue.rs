@@ -48,7 +48,7 @@ pub async fn accept(
     let new = NewSubmission {
         id: id.clone(),
         idempotency_key,
-        language: spec.language.clone(),
+        language: spec.language.to_string(),
         spec: spec.to_json(),
         callback_url,
         now_ms: now_ms(),
@@ -178,7 +178,7 @@ async fn run_job(app: Arc<App>, job: Claimed) {
 
     let grading = match JobSpec::from_json(&spec) {
         Ok(spec) => {
-            let language = spec.language.clone();
+            let language = spec.language.to_string();
             spec.grading(&app).await.map(|g| (language, g))
         }
         Err(e) => Err(e),

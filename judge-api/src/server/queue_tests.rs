@@ -1,5 +1,5 @@
 use super::*;
-use crate::server::job::{InlineTest, Limits, ProblemSpec};
+use crate::server::job::{InlineTest, LanguageId, Limits, ProblemSpec};
 use crate::store::{Record, State};
 use axum::http::StatusCode;
 use engine::grade::CompileInfo;
@@ -14,7 +14,7 @@ fn spec(source: &str, problem: Option<&str>) -> JobSpec {
             validator_flags: vec![],
         },
     };
-    JobSpec { language: "c".into(), source: source.into(), problem, run_all: false }
+    JobSpec { language: LanguageId::checked("c".into()), source: source.into(), problem, run_all: false }
 }
 
 fn accepted() -> GradeResult {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::job::{self, JobSpec, Limits, ProblemSpec};
+use super::job::{self, JobSpec, LanguageId, Limits, ProblemSpec};
 use super::{callbacks, problems};
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 
@@ -84,7 +84,7 @@ pub async fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
             config.max_source_bytes / 1024
         )));
     }
-    check_language(app, &request.language)?;
+    let language = check_language(app, request.language)?;
 
     let callback_url = request.callback_url.as_deref().map(|url| callbacks::check_url(app, url)).transpose()?;
     let problem = match (request.problem, request.tests) {
@@ -106,20 +106,15 @@ pub async fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
         (None, Some(tests)) => inline_problem(app, tests, request.limits, request.validator)?,
     };
     Ok(Checked {
-        spec: JobSpec {
-            language: request.language,
-            source: request.source,
-            problem,
-            run_all: request.run_all.unwrap_or(false),
-        },
+        spec: JobSpec { language, source: request.source, problem, run_all: request.run_all.unwrap_or(false) },
         wait: request.wait.unwrap_or(true),
         callback_url,
     })
 }
 
-fn check_language(app: &App, id: &str) -> Result<(), ApiError> {
+fn check_language(app: &App, id: String) -> Result<LanguageId, ApiError> {
     match app.language_list.iter().find(|l| l.id == id) {
-        Some(language) if language.available => Ok(()),
+        Some(language) if language.available => Ok(LanguageId::checked(id)),
         Some(language) => Err(ApiError::bad_request(format!(
             "language {id:?} ({}) is not available on this server: its toolchain is missing",
             language.name
