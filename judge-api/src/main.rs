@@ -5,6 +5,7 @@ mod cli_grade;
 mod cli_run;
 mod gojudge;
 mod server;
+mod store;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start; the size of the serve flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API.

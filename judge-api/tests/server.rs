@@ -84,6 +84,7 @@ struct Server {
     /// 5xx answers before the test began (the 503s of /healthz at start).
     baseline_5xx: f64,
     _problems: TempDir,
+    _data: TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -92,6 +93,7 @@ impl Server {
     async fn start(args: &[&str]) -> Server {
         let turn = ONE_AT_A_TIME.lock().await;
         let problems = problems_dir();
+        let data = temp_dir("data");
         let mut command = Command::new("unshare");
         // The server gets a private tmpfs at /run/judge/work (its scratch
         // dirs) so that no other judge on this machine shares them; then
@@ -102,6 +104,8 @@ impl Server {
             .arg(env!("CARGO_BIN_EXE_judge"))
             .args(["serve", "--listen", "127.0.0.1:0", "--problems"])
             .arg(problems.path())
+            .arg("--data-dir")
+            .arg(data.path())
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -144,6 +148,7 @@ impl Server {
             token,
             baseline_5xx: 0.0,
             _problems: problems,
+            _data: data,
             _turn: turn,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -412,13 +417,15 @@ async fn openapi_document_matches_the_routes() {
     for (path, operations) in paths {
         for (method, _) in operations.as_object().unwrap() {
             documented.push(format!("{} {path}", method.to_uppercase()));
-            let concrete = path.replace("{id}", "0123");
+            let concrete = path.replace("{id}", "0123").replace("{name}", "no-such-problem");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = (method == Method::POST).then(|| json!({}));
             let answer = server.call(method.clone(), &concrete, body.as_ref()).await;
             assert!(
                 answer.status != StatusCode::METHOD_NOT_ALLOWED
-                    && (answer.status != StatusCode::NOT_FOUND || concrete.starts_with("/submissions/")),
+                    && (answer.status != StatusCode::NOT_FOUND
+                        || concrete.starts_with("/submissions/")
+                        || concrete.starts_with("/problems/")),
                 "{method} {concrete} is documented but answers {}",
                 answer.status
             );
@@ -437,6 +444,9 @@ async fn openapi_document_matches_the_routes() {
         "GET /metrics",
         "GET /openapi.json",
         "GET /problems",
+        "GET /problems/{name}",
+        "PUT /problems/{name}",
+        "DELETE /problems/{name}",
         "GET /submissions/{id}",
         "POST /submit",
     ];
@@ -620,6 +630,12 @@ async fn a_full_queue_answers_503_with_retry_after() {
         assert!((1..=60).contains(&retry), "Retry-After {retry}");
     }
     assert_eq!(server.metric("judge_submissions_rejected_total{reason=\"queue_full\"}").await, refused.len() as f64);
+    // The worker takes its job from the store a moment after it is stored.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.metric("judge_workers_busy").await < 1.0 {
+        assert!(Instant::now() < deadline, "the worker never took a job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(server.metric("judge_workers_busy").await, 1.0);
 
     let mut saw_running = false;
@@ -751,4 +767,34 @@ async fn load_200_submissions_at_32_concurrent() {
             (TOTAL / 4) as f64
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_gives_the_same_submission_again() {
+    let server = Server::start(&[]).await;
+    let send = |key: &'static str, body: Value| {
+        let request = server.client.post(server.url("/submit")).header("Idempotency-Key", key).json(&body);
+        async move { Answer::from(request.send().await.unwrap()).await }
+    };
+    let mut body = inline("c", AC, 1.0);
+    body["wait"] = json!(false);
+    let first = send("order-42", body.clone()).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let again = send("order-42", body.clone()).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    // Waiting on a replay gives the first submission's result.
+    body["wait"] = json!(true);
+    let waited = send("order-42", body.clone()).await;
+    assert_eq!(waited.verdict(), "AC");
+    assert_eq!(waited.json["id"], first.json["id"]);
+    // Another key is another submission; a bad key is the caller's mistake.
+    let other = send("order-43", body.clone()).await;
+    assert_eq!(other.verdict(), "AC");
+    assert_ne!(other.json["id"], first.json["id"]);
+    send("has space", body).await.error(StatusCode::BAD_REQUEST, "Idempotency-Key");
+    let logs = server.logs();
+    assert_eq!(logs.lines().filter(|l| l.contains(" graded")).count(), 2, "graded once per key:\n{logs}");
 }

@@ -1,107 +1,52 @@
 //! `judge serve`: the HTTP API (README.md, "Use it from a frontend"; `GET /openapi.json`) on axum/tokio.
 //!
-//! - `mod.rs`: flags, start-up (languages, problems, self-check), shutdown;
-//! - `routes.rs`: the router and handlers; `submit.rs`: checking submissions;
-//! - `queue.rs`: the bounded queue and the worker pool;
-//! - `store.rs`: results by id with retention; `metrics.rs`: Prometheus text;
-//! - `auth.rs`: bearer token; `openapi.rs`: `GET /openapi.json`; `error.rs`.
+//! - `mod.rs`: start-up (store, languages, problems, self-check), shutdown;
+//! - `config.rs`: flags; `routes.rs`: the router and handlers;
+//! - `submit.rs`: checking submissions into a `job::JobSpec`;
+//! - `queue.rs`: accepting jobs into the store, workers leasing them;
+//! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
+//! - `callbacks.rs`: result deliveries to `callback_url`;
+//! - `problems.rs`: packages in the store, uploads; `packages.rs`: archives;
+//! - `metrics.rs`: Prometheus text; `auth.rs`: bearer token;
+//! - `openapi.rs`: `GET /openapi.json`; `error.rs`.
+//!
+//! The state lives in `crate::store`, so a restart loses nothing.
 
 mod auth;
+mod callbacks;
+mod config;
 mod error;
+mod job;
 mod metrics;
 mod openapi;
+mod outcome;
+mod packages;
+mod problems;
 mod queue;
 mod routes;
-mod store;
 mod submit;
+mod waiters;
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use clap::Args;
 use engine::grade::{GradeError, GradeOptions, GradeResult, Grader, Submission};
 use engine::language::{LanguageInfo, Languages};
 use engine::problem::Problem;
 use engine::sandbox::{Command, RunStatus};
+use tokio::sync::{watch, Notify};
 use tracing::{error, info, warn};
 
+use crate::store::{self as state, Store};
 use crate::Failure;
+pub use config::{Config, ServeArgs};
 
 /// Inline tests' limits when the request gives none.
 pub use engine::limits::{DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
-/// Where `--problems` points by default (relative to the working directory).
-const DEFAULT_PROBLEMS: &str = "testdata/problems";
-
-#[derive(Args)]
-pub struct ServeArgs {
-    /// Address and port to listen on (port 0 picks a free one; the log says which).
-    #[arg(long, default_value = "127.0.0.1:5050")]
-    listen: SocketAddr,
-    /// Directory of problem packages, one per subdirectory, loaded once at start
-    /// [default: testdata/problems, if it exists].
-    #[arg(long)]
-    problems: Option<PathBuf>,
-    /// Directory of language definitions (*.toml) [default: the built-in ones].
-    #[arg(long)]
-    languages: Option<PathBuf>,
-    /// Submissions graded at once [default: one per CPU].
-    #[arg(long)]
-    workers: Option<usize>,
-    /// Submissions that may wait for a worker; beyond that, 503 with Retry-After.
-    #[arg(long, default_value_t = 64)]
-    queue: usize,
-    /// Require "Authorization: Bearer T" on every path but /healthz.
-    #[arg(long, conflicts_with = "token_file")]
-    token: Option<String>,
-    /// Read the token from this file (keeps it out of the process list).
-    #[arg(long)]
-    token_file: Option<PathBuf>,
-    /// Request body limit in MiB; past it, 413.
-    #[arg(long, default_value_t = 16)]
-    max_body_mib: usize,
-    /// Source code limit in KiB; past it, 413.
-    #[arg(long, default_value_t = 512)]
-    max_source_kib: usize,
-    /// Inline tests per submission; past it, 413.
-    #[arg(long, default_value_t = 500)]
-    max_tests: usize,
-    /// Highest time limit (seconds) inline tests may ask for.
-    #[arg(long, default_value_t = 10.0)]
-    max_time_limit: f64,
-    /// Highest memory limit (MiB) inline tests may ask for.
-    #[arg(long, default_value_t = 2048)]
-    max_memory_mib: u64,
-    /// Seconds a finished result stays retrievable at GET /submissions/{id}.
-    #[arg(long, default_value_t = 3600)]
-    retention_secs: u64,
-    /// Results kept at most; the oldest finished go first.
-    #[arg(long, default_value_t = 10_000)]
-    max_results: usize,
-    /// Log one JSON object per line instead of text.
-    #[arg(long)]
-    log_json: bool,
-    #[command(flatten)]
-    go_judge: crate::gojudge::GoJudgeArgs,
-}
-
-/// The server's settings, after checking the flags.
-pub struct Config {
-    pub workers: usize,
-    pub queue: usize,
-    pub auth: bool,
-    pub max_body_bytes: usize,
-    pub max_source_bytes: usize,
-    pub max_tests: usize,
-    pub max_time_limit: f64,
-    pub max_memory_mib: u64,
-    pub max_output_mib: u64,
-    pub retention: Duration,
-}
 
 /// A problem package loaded at start.
 pub struct LoadedProblem {
@@ -129,16 +74,48 @@ pub struct App {
     pub config: Config,
     pub token: Option<String>,
     pub language_list: Vec<LanguageInfo>,
-    pub problems: BTreeMap<String, LoadedProblem>,
+    /// Package versions unpacked on this node.
+    pub packages: problems::Packages,
     pub grade: GradeFn,
-    pub store: store::Store,
+    pub store: Arc<dyn Store>,
     pub metrics: metrics::Metrics,
-    pub queue: queue::Queue,
+    /// go-judge's API: its file cache and run slots.
     pub gojudge: Arc<crate::gojudge::GoJudge>,
+    /// This node's name (`--node-id`).
+    pub node: String,
+    /// Wakes an idle worker: a job was stored or put back.
+    pub wake_worker: Notify,
+    pub waiters: waiters::Waiters,
+    /// True once shutting down: workers take no new jobs.
+    pub draining: watch::Sender<bool>,
+    /// Jobs this node's workers are grading.
+    running: Mutex<HashSet<String>>,
     health: Mutex<Health>,
 }
 
 impl App {
+    fn new(config: Config, store: Arc<dyn Store>, grade: GradeFn, gojudge: Arc<crate::gojudge::GoJudge>) -> App {
+        App {
+            gojudge,
+            token: None,
+            language_list: Vec::new(),
+            packages: problems::Packages::new(
+                config.data_dir.join("packages"),
+                packages::Limits { max_bytes: config.max_package_bytes, max_files: problems::MAX_FILES },
+            ),
+            grade,
+            store,
+            metrics: metrics::Metrics::new(config.workers, config.queue),
+            node: config.node.clone(),
+            wake_worker: Notify::new(),
+            waiters: waiters::Waiters::default(),
+            draining: watch::Sender::new(false),
+            running: Mutex::new(HashSet::new()),
+            health: Mutex::new(Health::Pending),
+            config,
+        }
+    }
+
     pub fn health(&self) -> Health {
         self.health.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -147,42 +124,73 @@ impl App {
         self.metrics.healthy.store(matches!(health, Health::Ok) as i64, Relaxed);
         *self.health.lock().unwrap_or_else(|p| p.into_inner()) = health;
     }
+
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.send_replace(true);
+    }
+
+    pub fn running_here(&self, id: &str, running: bool) {
+        let mut set = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running {
+            set.insert(id.to_string());
+        } else {
+            set.remove(id);
+        }
+    }
+
+    pub fn is_running_here(&self, id: &str) -> bool {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+    }
 }
+
+/// The package hash of the unit tests' problem "sum".
+#[cfg(test)]
+pub const TEST_PACKAGE: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
 
 #[cfg(test)]
 impl App {
-    /// An app with default limits around a stand-in grader.
-    pub fn for_tests(workers: usize, queue: usize, grade: GradeFn) -> Arc<App> {
-        Arc::new(App {
-            config: Config {
-                workers,
-                queue,
-                auth: false,
-                max_body_bytes: 1 << 20,
-                max_source_bytes: 1 << 10,
-                max_tests: 10,
-                max_time_limit: 10.0,
-                max_memory_mib: 1024,
-                max_output_mib: 1024,
-                retention: Duration::from_secs(60),
-            },
-            token: None,
-            language_list: Vec::new(),
-            problems: BTreeMap::new(),
-            grade,
-            store: store::Store::new(Duration::from_secs(60), 100),
-            metrics: metrics::Metrics::new(workers, queue),
-            queue: queue::Queue::new(queue),
-            gojudge: crate::gojudge::GoJudge::for_tests(),
-            health: Mutex::new(Health::Ok),
-        })
+    /// An app with default limits around a stand-in grader, on a fresh
+    /// SQLite store in a temporary directory.
+    pub async fn for_tests(workers: usize, queue: usize, grade: GradeFn) -> (Arc<App>, tempdir::TempDir) {
+        let dir = tempdir::TempDir::new();
+        let store = state::SqliteStore::open(&dir.0).await.expect("a store in a temporary directory");
+        let config = Config {
+            workers,
+            queue,
+            auth: false,
+            max_body_bytes: 1 << 20,
+            max_source_bytes: 1 << 10,
+            max_tests: 10,
+            max_time_limit: 10.0,
+            max_memory_mib: 1024,
+            max_output_mib: 1024,
+            retention: std::time::Duration::from_secs(60),
+            lease: std::time::Duration::from_secs(5),
+            max_attempts: 3,
+            callback_allow: callbacks::Allow::default(),
+            callback_secret: None,
+            callback_retry: std::time::Duration::from_secs(60),
+            max_package_bytes: 1 << 20,
+            data_dir: dir.0.clone(),
+            node: "test".into(),
+        };
+        let app = App::new(config, Arc::new(store), grade, crate::gojudge::GoJudge::for_tests());
+        let sum =
+            Problem::inline("sum", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]).unwrap();
+        app.packages.insert(TEST_PACKAGE, LoadedProblem { problem: Arc::new(sum), time_limit: 1.0 });
+        app.set_health(Health::Ok);
+        (Arc::new(app), dir)
     }
 }
 
 pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
     init_logging(args.log_json);
-    let config = check_args(&args)?;
-    let token = read_token(&args)?;
+    let config = config::check_args(&args)?;
+    let token = config::read_token(&args)?;
 
     let languages = match &args.languages {
         Some(dir) => {
@@ -191,34 +199,90 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         None => Languages::embedded().map_err(|e| Failure::internal(format!("built-in language definitions: {e}")))?,
     };
     let language_list = languages.list();
-    let problems = load_problems(args.problems.as_deref())?;
-
-    let app = Arc::new(App {
-        store: store::Store::new(config.retention, args.max_results),
-        metrics: metrics::Metrics::new(config.workers, config.queue),
-        queue: queue::Queue::new(config.queue),
-        grade: {
-            // Workers x tests-at-once stays near the core count, so a busy
-            // server queues submissions instead of oversubscribing the CPUs
-            // (CPU time stays honest either way; wall limits would not).
-            let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            let grader = Grader::new(Arc::new(languages)).with_parallelism(cpus / config.workers.max(1));
-            Box::new(move |problem, submission, options, progress| grader.grade(problem, submission, options, progress))
-        },
-        config,
-        token,
-        language_list,
-        problems,
-        gojudge: crate::gojudge::GoJudge::new(&args.go_judge).map_err(Failure::usage)?,
-        health: Mutex::new(Health::Pending),
-    });
+    let problems_dir = config::problems_dir(args.problems.as_deref())?;
+    let gojudge = crate::gojudge::GoJudge::new(&args.go_judge).map_err(Failure::usage)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("judge-serve")
         .build()
         .map_err(|e| Failure::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(app, args.listen))
+    runtime.block_on(async move {
+        let store = open_store(&args, &config).await?;
+        // Workers x tests-at-once stays near the core count, so a busy
+        // server queues submissions instead of oversubscribing the CPUs
+        // (CPU time stays honest either way; wall limits would not).
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let grader = Grader::new(Arc::new(languages)).with_parallelism(cpus / config.workers.max(1));
+        let grade: GradeFn = Box::new(move |problem, submission, options, progress| {
+            grader.grade(problem, submission, options, progress)
+        });
+        let mut app = App::new(config, store, grade, gojudge);
+        app.token = token;
+        app.language_list = language_list;
+        if let Some(dir) = problems_dir {
+            problems::load_dir(app.store.as_ref(), &dir, app.packages.limits).await.map_err(Failure::usage)?;
+        }
+        serve(Arc::new(app), args.listen).await
+    })
+}
+
+/// Opens the store. SQLite has one user (the directory is locked), so jobs
+/// it shows running were running when this node last stopped: put back now.
+/// On PostgreSQL only this node's own (same `--node-id`) are; other nodes'
+/// come back when their leases expire.
+async fn open_store(args: &ServeArgs, config: &Config) -> Result<Arc<dyn Store>, Failure> {
+    let exhausted = state::exhausted_outcome(config.max_attempts);
+    let (store, back): (Arc<dyn Store>, _) = match &args.database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let connections = (config.workers + 10).min(100) as u32;
+            let store =
+                state::PgStore::open(url, connections).await.map_err(|e| Failure::usage(format!("--database: {e}")))?;
+            let back = store
+                .requeue_expired(state::now_ms(), Some(&config.node), config.max_attempts, &exhausted)
+                .await
+                .map_err(|e| Failure::internal(format!("--database: {e}")))?;
+            info!("store: PostgreSQL");
+            (Arc::new(store), back)
+        }
+        Some(memory) if memory == "memory" => {
+            warn!("store: in memory; everything is lost when the server stops (--database memory)");
+            (Arc::new(state::MemoryStore::default()), state::Requeued::default())
+        }
+        Some(_) => return Err(Failure::usage("--database takes a postgres:// URL (or \"memory\")")),
+        None => {
+            let store = state::SqliteStore::open(&args.data_dir)
+                .await
+                .map_err(|e| Failure::usage(format!("--data-dir {}: {e}", args.data_dir.display())))?;
+            let back = store
+                .requeue_expired(i64::MAX, None, config.max_attempts, &exhausted)
+                .await
+                .map_err(|e| Failure::internal(format!("{}: {e}", store.path.display())))?;
+            info!(path = %store.path.display(), "store: SQLite");
+            (Arc::new(store), back)
+        }
+    };
+    if back.requeued > 0 || back.failed > 0 {
+        warn!(
+            requeued = back.requeued,
+            failed = back.failed,
+            "jobs that were running when this node last stopped: put back in the queue"
+        );
+    }
+    Ok(store)
+}
+
+/// Other nodes' notices wake this node's workers and waiters.
+fn listen_to_other_nodes(app: &Arc<App>) {
+    let target = app.clone();
+    app.store.listen(Arc::new(move |notice| match notice {
+        state::Notice::Queued => target.wake_worker.notify_one(),
+        state::Notice::Done(id) => target.waiters.wake(&id),
+        state::Notice::Resync => {
+            target.wake_worker.notify_waiters();
+            target.waiters.wake_all();
+        }
+    }));
 }
 
 async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
@@ -227,15 +291,15 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::internal(format!("cannot listen on {listen}: {e}")))?;
     let address = listener.local_addr().map_err(|e| Failure::internal(format!("listening socket: {e}")))?;
 
+    listen_to_other_nodes(&app);
     let workers = queue::start_workers(&app);
+    tokio::spawn(callbacks::deliver(app.clone()));
     tokio::spawn(self_check(app.clone()));
-    tokio::spawn(sweep_results(app.clone()));
 
     let available: Vec<&str> = app.language_list.iter().filter(|l| l.available).map(|l| l.id.as_str()).collect();
     info!(
         workers = app.config.workers,
         queue = app.config.queue,
-        problems = app.problems.len(),
         languages = %available.join(","),
         auth = app.config.auth,
         "listening on http://{address}"
@@ -246,7 +310,7 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
         async move {
             let signal = wait_for_signal().await;
             info!("{signal}: shutting down: no new connections; finishing running submissions");
-            app.queue.start_draining();
+            app.start_draining();
             tokio::spawn(async {
                 let signal = wait_for_signal().await;
                 warn!("{signal} again: exiting now");
@@ -256,8 +320,7 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
     };
     let served = axum::serve(listener, routes::router(app.clone())).with_graceful_shutdown(shutdown).await;
 
-    app.queue.start_draining();
-    app.queue.close();
+    app.start_draining();
     for worker in workers {
         let _ = worker.await;
     }
@@ -310,19 +373,17 @@ async fn self_check(app: Arc<App>) {
     app.set_health(health);
 }
 
-async fn sweep_results(app: Arc<App>) {
-    let period = (app.config.retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    let mut interval = tokio::time::interval(period);
-    loop {
-        interval.tick().await;
-        app.store.sweep();
-    }
-}
-
 fn init_logging(json: bool) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let asked = std::env::var("RUST_LOG").unwrap_or_default();
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // sqlx's own connection chatter only when asked for by name.
+    if !asked.contains("sqlx") {
+        if let Ok(directive) = "sqlx=warn".parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -330,118 +391,24 @@ fn init_logging(json: bool) {
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
-fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
-    let workers = match args.workers {
-        Some(n) => n,
-        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-    };
-    if workers == 0 || workers > 1024 {
-        return Err(Failure::usage(format!("--workers must be between 1 and 1024, got {workers}")));
-    }
-    if args.queue == 0 || args.queue > 1_000_000 {
-        return Err(Failure::usage(format!("--queue must be between 1 and 1000000, got {}", args.queue)));
-    }
-    if args.max_body_mib == 0 || args.max_body_mib > 1024 {
-        return Err(Failure::usage(format!("--max-body-mib must be between 1 and 1024, got {}", args.max_body_mib)));
-    }
-    if args.max_source_kib == 0 || args.max_source_kib > 1024 * 1024 {
-        return Err(Failure::usage(format!(
-            "--max-source-kib must be between 1 and 1048576, got {}",
-            args.max_source_kib
-        )));
-    }
-    if args.max_tests == 0 {
-        return Err(Failure::usage("--max-tests must be at least 1"));
-    }
-    if !args.max_time_limit.is_finite() || args.max_time_limit <= 0.0 || args.max_time_limit > 3600.0 {
-        return Err(Failure::usage(format!(
-            "--max-time-limit must be above 0 and at most 3600, got {}",
-            args.max_time_limit
-        )));
-    }
-    if args.max_memory_mib == 0 || args.max_memory_mib > 1 << 20 {
-        return Err(Failure::usage(format!(
-            "--max-memory-mib must be between 1 and 1048576, got {}",
-            args.max_memory_mib
-        )));
-    }
-    if args.retention_secs == 0 {
-        return Err(Failure::usage("--retention-secs must be at least 1"));
-    }
-    if args.max_results <= workers + args.queue {
-        return Err(Failure::usage(format!(
-            "--max-results ({}) must exceed --workers + --queue ({}), so every accepted submission has room",
-            args.max_results,
-            workers + args.queue
-        )));
-    }
-    Ok(Config {
-        workers,
-        queue: args.queue,
-        auth: args.token.is_some() || args.token_file.is_some(),
-        max_body_bytes: args.max_body_mib << 20,
-        max_source_bytes: args.max_source_kib << 10,
-        max_tests: args.max_tests,
-        max_time_limit: args.max_time_limit,
-        max_memory_mib: args.max_memory_mib,
-        max_output_mib: 1024,
-        retention: Duration::from_secs(args.retention_secs),
-    })
-}
+#[cfg(test)]
+pub mod tempdir {
+    /// A fresh directory, removed on drop.
+    pub struct TempDir(pub std::path::PathBuf);
 
-fn read_token(args: &ServeArgs) -> Result<Option<String>, Failure> {
-    let token = match (&args.token, &args.token_file) {
-        (Some(token), _) => token.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("--token-file {}: {e}", path.display())))?
-            .trim()
-            .to_string(),
-        (None, None) => return Ok(None),
-    };
-    if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Failure::usage("the token must be non-empty and hold no spaces or control characters"));
+    impl TempDir {
+        pub fn new() -> TempDir {
+            static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("judge-unit-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            TempDir(path)
+        }
     }
-    Ok(Some(token))
-}
 
-/// Loads every subdirectory holding a `problem.yaml`. A package that does
-/// not load is logged and left out; a missing explicit directory is an error.
-fn load_problems(dir: Option<&Path>) -> Result<BTreeMap<String, LoadedProblem>, Failure> {
-    let (dir, explicit) = match dir {
-        Some(dir) => (dir, true),
-        None => (Path::new(DEFAULT_PROBLEMS), false),
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
-            info!("no {DEFAULT_PROBLEMS} here; serving inline tests only (use --problems DIR)");
-            return Ok(BTreeMap::new());
-        }
-        Err(e) => return Err(Failure::usage(format!("--problems {}: {e}", dir.display()))),
-    };
-    let mut problems = BTreeMap::new();
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if !path.is_dir() {
-            continue;
-        }
-        if !path.join("problem.yaml").is_file() {
-            warn!(dir = %path.display(), "skipping a directory without problem.yaml");
-            continue;
-        }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
-            warn!(path = %path.display(), "skipping a problem directory whose name is not UTF-8");
-            continue;
-        };
-        match Problem::load(&path) {
-            Ok(problem) => {
-                let time_limit = problem.time_limit.unwrap_or(DEFAULT_TIME_LIMIT);
-                info!(problem = %name, tests = problem.tests.len(), time_limit, memory_mib = problem.memory_mib, "loaded problem");
-                problems.insert(name, LoadedProblem { problem: Arc::new(problem), time_limit });
-            }
-            Err(e) => error!(problem = %name, "problem package left out: {e}"),
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
-    Ok(problems)
 }

@@ -101,6 +101,11 @@ struct Problem {
     output: Option<u64>,
     interactive: Option<bool>,
     scoring: Option<bool>,
+    title: Option<String>,
+    /// `legacy`, `2023-07-draft` or `polygon`.
+    format: Option<String>,
+    /// SHA-256 of the package's content: the version a submission is graded against.
+    package: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -117,7 +122,10 @@ struct Health {
 }
 
 /// Grade a submission against a named problem or inline tests.
-#[utoipa::path(post, path = "/submit", request_body = SubmitRequest, responses(
+#[utoipa::path(post, path = "/submit", request_body = SubmitRequest,
+params(("Idempotency-Key" = Option<String>, Header,
+    description = "the same key within the retention time returns the same submission")),
+responses(
     (status = 200, description = "wait: true: the finished submission", body = Finished),
     (status = 202, description = "wait: false: queued; poll GET /submissions/{id}", body = Queued,
         headers(("Location" = String, description = "/submissions/{id}"))),
@@ -125,8 +133,8 @@ struct Health {
     (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
     (status = 413, description = "a size limit was exceeded; the message names it", body = ErrorBody),
     (status = 500, description = "the judge's fault", body = ErrorBody),
-    (status = 503, description = "queue full (Retry-After says when to try again), shutting down, \
-        or the sandbox self-check failed", body = ErrorBody,
+    (status = 503, description = "queue full or the store unreachable (Retry-After says when to try \
+        again), shutting down, or the sandbox self-check failed", body = ErrorBody,
         headers(("Retry-After" = u64, description = "seconds"))),
 ))]
 fn submit() {}
@@ -150,12 +158,44 @@ fn submission() {}
 ))]
 fn languages() {}
 
-/// Problem packages loaded from --problems at start.
+/// Problem packages: loaded from --problems at start, or uploaded.
 #[utoipa::path(get, path = "/problems", responses(
     (status = 200, description = "problems", body = Vec<Problem>),
     (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+    (status = 503, description = "the store is unreachable", body = ErrorBody),
 ))]
 fn problems() {}
+
+/// One problem package.
+#[utoipa::path(get, path = "/problems/{name}", params(("name" = String, Path)), responses(
+    (status = 200, description = "the problem", body = Problem),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+    (status = 404, description = "no such problem", body = ErrorBody),
+    (status = 503, description = "the store is unreachable", body = ErrorBody),
+))]
+fn problem() {}
+
+/// Upload or replace a package (zip or tar.gz), checked as at start.
+#[utoipa::path(put, path = "/problems/{name}", params(("name" = String, Path)),
+request_body(content = Vec<u8>, content_type = "application/zip"),
+responses(
+    (status = 200, description = "replaced", body = Problem),
+    (status = 201, description = "created", body = Problem),
+    (status = 400, description = "a broken package or archive; the message names the file and key", body = ErrorBody),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+    (status = 413, description = "the archive is over --max-package-mib", body = ErrorBody),
+    (status = 503, description = "the store is unreachable", body = ErrorBody),
+))]
+fn put_problem() {}
+
+/// Remove a problem (submissions already accepted still grade against their version).
+#[utoipa::path(delete, path = "/problems/{name}", params(("name" = String, Path)), responses(
+    (status = 204, description = "deleted"),
+    (status = 401, description = "missing or wrong bearer token (only with --token)", body = ErrorBody),
+    (status = 404, description = "no such problem", body = ErrorBody),
+    (status = 503, description = "the store is unreachable", body = ErrorBody),
+))]
+fn delete_problem() {}
 
 /// 200 once the sandbox self-check at start has passed; never needs a token.
 #[utoipa::path(get, path = "/healthz", responses(
@@ -181,7 +221,18 @@ fn openapi_json() {}
 #[derive(OpenApi)]
 #[openapi(
     info(title = "judge"),
-    paths(submit, submission, languages, problems, healthz, metrics, openapi_json),
+    paths(
+        submit,
+        submission,
+        languages,
+        problems,
+        problem,
+        put_problem,
+        delete_problem,
+        healthz,
+        metrics,
+        openapi_json
+    ),
     components(schemas(ErrorBody, SubmitRequest, Queued, Pending, Finished, Language, Problem, Health))
 )]
 struct Document;

@@ -1,99 +1,79 @@
-//! The bounded queue and the fixed pool of workers that drain it. Each
-//! worker grades one submission at a time on a blocking thread; a full
-//! queue refuses new work (503 + Retry-After) instead of growing.
+//! The queue lives in the store; this is the node's side of it: accepting a
+//! job (stored before the answer), the fixed pool of workers that lease jobs
+//! from the store and grade them on blocking threads, and the sweeper that
+//! puts back jobs whose lease expired.
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::grade::{Fault, GradeError, GradeOptions, GradeResult, Submission};
-use engine::problem::Problem;
-use tokio::sync::{mpsc, oneshot};
+use engine::grade::{Fault, GradeError, GradeResult};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::error::ApiError;
-use super::store::State;
+use super::job::JobSpec;
 use super::App;
+use crate::store::{exhausted_outcome, now_ms, Claimed, Inserted, NewSubmission, Outcome, StoreError};
 
-/// One accepted submission on its way to a worker.
-pub struct Job {
-    pub id: String,
-    pub language: String,
-    /// The problem's name, or `None` for inline tests (for logs only).
-    pub problem_name: Option<String>,
-    pub problem: Arc<Problem>,
-    pub submission: Submission,
-    pub options: GradeOptions,
-    pub enqueued: Instant,
-    /// Set for `wait: true`: the handler waiting for the outcome.
-    pub waiter: Option<oneshot::Sender<State>>,
+/// Idle workers look at the store this often even without a wake-up.
+const POLL: Duration = Duration::from_millis(1000);
+/// How long a finished result is retried against an unreachable store.
+const FINISH_RETRY: Duration = Duration::from_secs(120);
+
+/// Seconds a client should wait when the store is unreachable.
+pub const STORE_RETRY_AFTER: u64 = 5;
+
+pub fn store_unavailable(error: StoreError) -> ApiError {
+    ApiError::unavailable(format!("{error}; the submission was not taken, retry later"), Some(STORE_RETRY_AFTER))
 }
 
-pub struct Queue {
-    sender: Mutex<Option<mpsc::Sender<Job>>>,
-    receiver: Mutex<Option<mpsc::Receiver<Job>>>,
-    draining: AtomicBool,
+/// A fresh submission id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
-impl Queue {
-    pub fn new(capacity: usize) -> Queue {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
-        Queue {
-            sender: Mutex::new(Some(sender)),
-            receiver: Mutex::new(Some(receiver)),
-            draining: AtomicBool::new(false),
+/// Stores a checked job as submission `id`; the answer says which submission it is (a new one,
+/// or the one an earlier request with the same idempotency key made).
+pub async fn accept(
+    app: &App,
+    id: String,
+    spec: &JobSpec,
+    idempotency_key: Option<String>,
+    callback_url: Option<String>,
+) -> Result<(String, bool), ApiError> {
+    if app.is_draining() {
+        return Err(ApiError::unavailable("the server is shutting down; submit elsewhere or later", None));
+    }
+    let new = NewSubmission {
+        id: id.clone(),
+        idempotency_key,
+        language: spec.language.to_string(),
+        spec: spec.to_json(),
+        callback_url,
+        now_ms: now_ms(),
+        queue_capacity: app.config.queue as u64,
+    };
+    match app.store.insert(&new).await {
+        Ok(Inserted::Created) => {
+            app.wake_worker.notify_one();
+            Ok((id, false))
         }
-    }
-
-    /// Queues a job, or says why not: full (503 with Retry-After) or
-    /// shutting down (503).
-    pub fn submit(&self, app: &App, job: Job) -> Result<(), ApiError> {
-        if self.is_draining() {
-            return Err(ApiError::unavailable("the server is shutting down; submit elsewhere or later", None));
+        Ok(Inserted::Existing(id)) => Ok((id, true)),
+        Ok(Inserted::QueueFull) => {
+            app.metrics.queue_full();
+            Err(ApiError::unavailable(
+                format!(
+                    "the queue is full ({} submissions waiting for {} workers); retry later",
+                    app.config.queue, app.config.workers
+                ),
+                Some(retry_after(app)),
+            ))
         }
-        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(sender) = sender.as_ref() else {
-            return Err(ApiError::unavailable("the server is shutting down; submit elsewhere or later", None));
-        };
-        app.metrics.queue_depth.fetch_add(1, Relaxed);
-        match sender.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                app.metrics.queue_depth.fetch_sub(1, Relaxed);
-                match e {
-                    mpsc::error::TrySendError::Full(_) => {
-                        app.metrics.queue_full();
-                        let capacity = app.config.queue;
-                        Err(ApiError::unavailable(
-                            format!(
-                                "the queue is full ({capacity} submissions waiting for {} workers); retry later",
-                                app.config.workers
-                            ),
-                            Some(retry_after(app)),
-                        ))
-                    }
-                    mpsc::error::TrySendError::Closed(_) => {
-                        Err(ApiError::unavailable("the server is shutting down; submit elsewhere or later", None))
-                    }
-                }
-            }
+        Err(e) => {
+            warn!("submission not stored: {e}");
+            Err(store_unavailable(e))
         }
-    }
-
-    /// From now on, queued jobs nobody waits for are dropped unrun (their
-    /// results would die with the process anyway); running ones finish.
-    pub fn start_draining(&self) {
-        self.draining.store(true, Relaxed);
-    }
-
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Relaxed)
-    }
-
-    /// No more jobs: workers exit once the queue is empty.
-    pub fn close(&self) {
-        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
@@ -105,112 +85,256 @@ fn retry_after(app: &App) -> u64 {
     (mean.as_secs_f64() * rounds).ceil().clamp(1.0, 60.0) as u64
 }
 
-/// Starts the worker pool.
+/// Starts the worker pool and the lease sweeper.
 pub fn start_workers(app: &Arc<App>) -> Vec<JoinHandle<()>> {
-    let receiver = app.queue.receiver.lock().unwrap_or_else(|p| p.into_inner()).take().expect("workers start once");
-    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-    (0..app.config.workers)
-        .map(|index| {
-            let app = app.clone();
-            let receiver = receiver.clone();
-            tokio::spawn(async move { worker(index, app, receiver).await })
-        })
-        .collect()
+    let mut tasks: Vec<JoinHandle<()>> =
+        (0..app.config.workers).map(|index| tokio::spawn(worker(index, app.clone()))).collect();
+    tasks.push(tokio::spawn(sweep(app.clone())));
+    tasks
 }
 
-async fn worker(index: usize, app: Arc<App>, receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
-    loop {
-        let job = receiver.lock().await.recv().await;
-        let Some(job) = job else { break };
-        app.metrics.queue_depth.fetch_sub(1, Relaxed);
-        let nobody_waits = job.waiter.as_ref().is_none_or(|w| w.is_closed());
-        if app.queue.is_draining() && nobody_waits {
-            info!(id = %job.id, "dropped unrun at shutdown");
-            app.store.finish(
-                &job.id,
-                State::Failed(ApiError::unavailable("the server shut down before grading this", None)),
-            );
+async fn worker(index: usize, app: Arc<App>) {
+    let mut draining = app.draining.subscribe();
+    let mut failures = 0u32;
+    while !app.is_draining() {
+        // Only a node whose sandbox passed its self-check takes jobs; others
+        // leave them to nodes that can grade.
+        if !matches!(app.health(), super::Health::Ok) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
-        let id = job.id.clone();
-        // A panic here must not take the worker with it.
-        if let Err(e) = tokio::spawn(run_job(app.clone(), job)).await {
-            error!(worker = index, id = %id, "worker task failed: {e}");
-            app.metrics.grading_error(true);
-            app.store.finish(&id, State::Failed(ApiError::internal(format!("internal error while grading: {e}"))));
+        // Made before looking, so a wake-up between the look and the wait counts.
+        let woken = app.wake_worker.notified();
+        let now = now_ms();
+        match app.store.claim(&app.node, now, now + app.config.lease.as_millis() as i64).await {
+            Ok(Some(job)) => {
+                failures = 0;
+                let id = job.id.clone();
+                // A panic here must not take the worker with it.
+                if let Err(e) = tokio::spawn(run_job(app.clone(), job)).await {
+                    error!(worker = index, id = %id, "worker task failed: {e}");
+                }
+            }
+            Ok(None) => {
+                failures = 0;
+                tokio::select! {
+                    _ = woken => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = draining.changed() => {}
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures.is_power_of_two() {
+                    warn!(worker = index, failures, "cannot take a job: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(10)))).await;
+            }
         }
     }
 }
 
-async fn run_job(app: Arc<App>, job: Job) {
-    let Job { id, language, problem_name, problem, submission, options, enqueued, waiter } = job;
-    let queue_wait = enqueued.elapsed();
+/// Puts back jobs whose lease expired, and deletes expired results.
+async fn sweep(app: Arc<App>) {
+    let exhausted = exhausted_outcome(app.config.max_attempts);
+    let period = (app.config.lease / 3).clamp(Duration::from_millis(200), Duration::from_secs(5));
+    let mut last_purge = Instant::now();
+    let mut draining = app.draining.subscribe();
+    while !app.is_draining() {
+        match app.store.requeue_expired(now_ms(), None, app.config.max_attempts, &exhausted).await {
+            Ok(done) => {
+                if done.requeued > 0 || done.failed > 0 {
+                    warn!(
+                        requeued = done.requeued,
+                        failed = done.failed,
+                        "leases expired (a node stopped while grading): jobs put back"
+                    );
+                    app.wake_worker.notify_waiters();
+                }
+            }
+            Err(e) => warn!("cannot check for expired leases: {e}"),
+        }
+        if last_purge.elapsed() >= (app.config.retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60)) {
+            last_purge = Instant::now();
+            let before = now_ms() - app.config.retention.as_millis() as i64;
+            if let Err(e) = app.store.purge(before).await {
+                warn!("cannot delete expired results: {e}");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = draining.changed() => {}
+        }
+    }
+}
+
+async fn run_job(app: Arc<App>, job: Claimed) {
+    let Claimed { id, spec, attempt, lease, created_ms } = job;
+    let queue_wait = Duration::from_millis(now_ms().saturating_sub(created_ms).max(0) as u64);
     app.metrics.queue_wait.observe(queue_wait);
-    app.store.set_running(&id, 0, problem.tests.len());
+    app.running_here(&id, true);
     app.metrics.busy_workers.fetch_add(1, Relaxed);
     let started = Instant::now();
 
-    let grading = {
-        let app = app.clone();
-        let id = id.clone();
-        let problem = problem.clone();
-        tokio::task::spawn_blocking(move || {
-            let progress = |done: usize, total: usize| app.store.set_running(&id, done, total);
-            (app.grade)(&problem, &submission, &options, &progress)
-        })
+    let grading = match JobSpec::from_json(&spec) {
+        Ok(spec) => {
+            let language = spec.language.to_string();
+            spec.grading(&app).await.map(|g| (language, g))
+        }
+        Err(e) => Err(e),
     };
-    let outcome = grading.await;
+    let (outcome, language, problem_label) = match grading {
+        Err(error) => {
+            (error_outcome(&app, &id, "(unknown)", "(unknown)", error, started), String::new(), String::new())
+        }
+        Ok((language, grading)) => {
+            let label = grading.problem_name.clone().unwrap_or_else(|| "(inline)".to_string());
+            let package = grading.package.clone();
+            let progress = Arc::new(std::sync::Mutex::new((0u32, grading.tests as u32)));
+            let task = {
+                let app = app.clone();
+                let progress = progress.clone();
+                tokio::task::spawn_blocking(move || {
+                    let report = |done: usize, total: usize| {
+                        *progress.lock().unwrap_or_else(|p| p.into_inner()) = (done as u32, total as u32);
+                    };
+                    (app.grade)(&grading.problem, &grading.submission, &grading.options, &report)
+                })
+            };
+            let result = heartbeat(&app, &lease, task, &progress).await;
+            let outcome = match result {
+                Ok(Ok(result)) => {
+                    record(&app, &result);
+                    let mut body = serde_json::to_string(&result).unwrap_or_default();
+                    // The package version graded against, for a named problem.
+                    if let (Some(hash), Some(b'}')) = (&package, body.as_bytes().last()) {
+                        body.truncate(body.len() - 1);
+                        body.push_str(&format!(",\"package\":\"{hash}\"}}"));
+                    }
+                    Outcome { status: 200, body }
+                }
+                Ok(Err(e)) => {
+                    let error = grade_error(e, grading.problem_name.as_deref());
+                    error_outcome(&app, &id, &language, &label, error, started)
+                }
+                Err(e) => {
+                    let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
+                    let error = ApiError::internal(format!(
+                        "internal error: the grader failed ({detail}); this is the judge's fault"
+                    ));
+                    error_outcome(&app, &id, &language, &label, error, started)
+                }
+            };
+            (outcome, language, label)
+        }
+    };
     let elapsed = started.elapsed();
     app.metrics.busy_workers.fetch_sub(1, Relaxed);
     app.metrics.grade_duration.observe(elapsed);
 
-    let problem_label = problem_name.as_deref().unwrap_or("(inline)");
-    let state = match outcome {
-        Ok(Ok(result)) => {
-            record(&app, &result);
-            info!(
+    let written = write_outcome(&app, &lease, &outcome).await;
+    app.running_here(&id, false);
+    if written {
+        let verdict = serde_json::from_str::<serde_json::Value>(&outcome.body).ok().and_then(|v| {
+            let verdict = v.get("verdict").and_then(|v| v.as_str()).map(str::to_string);
+            verdict.map(|verdict| (verdict, v))
+        });
+        match verdict {
+            Some((verdict, body)) if outcome.status == 200 => info!(
                 id = %id,
                 language = %language,
-                problem = problem_label,
-                verdict = %result.verdict,
-                score = result.score,
-                tests = result.tests.len(),
-                time_ms = result.time_ms,
-                memory_kb = result.memory_kb,
-                compile_ms = result.compile.time_ms,
+                problem = %problem_label,
+                verdict = %verdict,
+                score = body["score"].as_f64().unwrap_or(0.0),
+                tests = body["tests"].as_array().map_or(0, |t| t.len()),
+                time_ms = body["time_ms"].as_u64().unwrap_or(0),
+                memory_kb = body["memory_kb"].as_u64().unwrap_or(0),
+                compile_ms = body["compile"]["time_ms"].as_u64().unwrap_or(0),
                 queue_ms = queue_wait.as_millis() as u64,
                 grade_ms = elapsed.as_millis() as u64,
+                attempt,
                 "graded"
-            );
-            State::Done(Arc::new(result))
+            ),
+            _ => info!(id = %id, status = outcome.status, attempt, "finished without a result"),
         }
-        Ok(Err(e)) => {
-            let error = grade_error(e, problem_name.as_deref());
-            let internal = error.status.is_server_error();
-            app.metrics.grading_error(internal);
-            let log = |msg: &str| {
-                if internal {
-                    error!(id = %id, language = %language, problem = problem_label, status = error.status.as_u16(), grade_ms = elapsed.as_millis() as u64, "{msg}: {}", error.message)
-                } else {
-                    info!(id = %id, language = %language, problem = problem_label, status = error.status.as_u16(), grade_ms = elapsed.as_millis() as u64, "{msg}: {}", error.message)
-                }
-            };
-            log("not graded");
-            State::Failed(error)
-        }
-        Err(e) => {
-            let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
-            app.metrics.grading_error(true);
-            error!(id = %id, language = %language, problem = problem_label, grade_ms = elapsed.as_millis() as u64, "grading panicked: {detail}");
-            State::Failed(ApiError::internal(format!(
-                "internal error: the grader failed ({detail}); this is the judge's fault"
-            )))
-        }
-    };
-    app.store.finish(&id, state.clone());
-    if let Some(waiter) = waiter {
-        let _ = waiter.send(state);
+        app.waiters.wake(&id);
     }
+}
+
+/// Waits for the grading while renewing the lease and recording progress.
+async fn heartbeat(
+    app: &App,
+    lease: &crate::store::Lease,
+    mut task: JoinHandle<Result<GradeResult, GradeError>>,
+    progress: &std::sync::Mutex<(u32, u32)>,
+) -> Result<Result<GradeResult, GradeError>, tokio::task::JoinError> {
+    let period = (app.config.lease / 3).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut lost = false;
+    loop {
+        tokio::select! {
+            result = &mut task => return result,
+            _ = ticks.tick() => {
+                if lost {
+                    continue;
+                }
+                let current = *progress.lock().unwrap_or_else(|p| p.into_inner());
+                let expires = now_ms() + app.config.lease.as_millis() as i64;
+                match app.store.renew(lease, expires, current).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost = true;
+                        warn!(id = %lease.submission, "lease lost (taken over after it expired): this grading's result will be discarded");
+                    }
+                    Err(e) => warn!(id = %lease.submission, "cannot renew the lease: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Records the outcome under the lease, retrying while the store is
+/// unreachable. False if the lease was lost (another grading's result counts).
+async fn write_outcome(app: &App, lease: &crate::store::Lease, outcome: &Outcome) -> bool {
+    let deadline = Instant::now() + FINISH_RETRY;
+    let mut failures = 0u32;
+    loop {
+        match app.store.finish(lease, outcome, now_ms()).await {
+            Ok(true) => return true,
+            Ok(false) => {
+                warn!(id = %lease.submission, "result discarded: the lease was taken over, so another grading counts");
+                return false;
+            }
+            Err(e) if Instant::now() < deadline => {
+                failures += 1;
+                if failures == 1 || failures.is_power_of_two() {
+                    warn!(id = %lease.submission, failures, "cannot record the result yet: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(failures.min(8)))).await;
+            }
+            Err(e) => {
+                error!(id = %lease.submission, "result lost: the store stayed unreachable: {e}; the job is graded again once its lease expires");
+                return false;
+            }
+        }
+    }
+}
+
+fn error_outcome(app: &App, id: &str, language: &str, problem: &str, error: ApiError, started: Instant) -> Outcome {
+    let internal = error.status.is_server_error();
+    app.metrics.grading_error(internal);
+    let grade_ms = started.elapsed().as_millis() as u64;
+    let status = error.status.as_u16();
+    if internal {
+        error!(id = %id, language = %language, problem = %problem, status, grade_ms, "not graded: {}", error.message);
+    } else {
+        info!(id = %id, language = %language, problem = %problem, status, grade_ms, "not graded: {}", error.message);
+    }
+    let mut body = error.body(&[]);
+    if internal {
+        body["verdict"] = serde_json::json!("IE");
+    }
+    Outcome { status, body: body.to_string() }
 }
 
 fn record(app: &App, result: &GradeResult) {
@@ -251,147 +375,5 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::StatusCode;
-    use engine::grade::CompileInfo;
-    use engine::Verdict;
-
-    fn job(app: &App, id: &str, problem_name: Option<&str>, wait: bool) -> (Job, Option<oneshot::Receiver<State>>) {
-        let (waiter, receiver) = if wait {
-            let (s, r) = oneshot::channel();
-            (Some(s), Some(r))
-        } else {
-            (None, None)
-        };
-        app.store.insert(id, "c");
-        let problem =
-            Problem::inline("t", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]).unwrap();
-        let job = Job {
-            id: id.to_string(),
-            language: "c".into(),
-            problem_name: problem_name.map(str::to_string),
-            problem: Arc::new(problem),
-            submission: Submission { language: "c".into(), source: b"int main(){}".to_vec() },
-            options: GradeOptions::default(),
-            enqueued: Instant::now(),
-            waiter,
-        };
-        (job, receiver)
-    }
-
-    fn accepted() -> GradeResult {
-        GradeResult {
-            language: "c".into(),
-            verdict: Verdict::AC,
-            score: 1.0,
-            time_ms: 1,
-            memory_kb: 1,
-            compile: CompileInfo { ok: true, output: String::new(), time_ms: 5 },
-            tests: vec![],
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_panicking_grader_is_a_500_not_a_crash() {
-        let app = App::for_tests(1, 4, Box::new(|_, _, _, _| panic!("boom in the grader")));
-        let workers = start_workers(&app);
-        let (first, first_outcome) = job(&app, "a", None, true);
-        app.queue.submit(&app, first).unwrap();
-        let State::Failed(error) = first_outcome.unwrap().await.unwrap() else { panic!("expected a failure") };
-        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(error.message.contains("boom in the grader"), "{}", error.message);
-        assert!(matches!(app.store.get("a").unwrap().state, State::Failed(_)));
-        // The worker survived and takes the next job.
-        let (second, second_outcome) = job(&app, "b", None, true);
-        app.queue.submit(&app, second).unwrap();
-        assert!(matches!(second_outcome.unwrap().await.unwrap(), State::Failed(_)));
-        assert_eq!(app.metrics.sandbox_failures.load(Relaxed), 2);
-        assert_eq!(app.metrics.busy_workers.load(Relaxed), 0);
-        app.queue.close();
-        for w in workers {
-            w.await.unwrap();
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn grading_errors_map_to_whose_fault_they_are() {
-        let app = App::for_tests(
-            1,
-            4,
-            Box::new(|_, submission, _, _| match submission.language.as_str() {
-                _ if submission.source.starts_with(b"pkg") => {
-                    Err(GradeError::Problem("validator does not build".into()))
-                }
-                _ => Err(GradeError::UnknownLanguage("cobol".into(), "c".into())),
-            }),
-        );
-        let _workers = start_workers(&app);
-        let (inline, outcome) = job(&app, "inline", None, true);
-        app.queue.submit(&app, inline).unwrap();
-        let State::Failed(error) = outcome.unwrap().await.unwrap() else { panic!() };
-        assert_eq!(error.status, StatusCode::BAD_REQUEST);
-        let (mut named, outcome) = job(&app, "named", Some("sum"), true);
-        named.submission.source = b"pkg".to_vec();
-        app.queue.submit(&app, named).unwrap();
-        let State::Failed(error) = outcome.unwrap().await.unwrap() else { panic!() };
-        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(error.message.contains("sum"), "{}", error.message);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_full_queue_refuses_with_retry_after() {
-        let app = App::for_tests(
-            1,
-            1,
-            Box::new(|_, _, _, _| {
-                std::thread::sleep(Duration::from_millis(300));
-                Ok(accepted())
-            }),
-        );
-        let _workers = start_workers(&app);
-        let mut refused = None;
-        for i in 0..3 {
-            let (j, _) = job(&app, &format!("j{i}"), None, false);
-            if let Err(e) = app.queue.submit(&app, j) {
-                refused = Some(e);
-                break;
-            }
-        }
-        let refused = refused.expect("one worker and a queue of one cannot take three jobs at once");
-        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(refused.retry_after.is_some_and(|s| (1..=60).contains(&s)));
-        assert!(refused.message.contains("queue is full"), "{}", refused.message);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn draining_drops_queued_async_jobs_but_runs_waited_ones() {
-        let app = App::for_tests(
-            1,
-            4,
-            Box::new(|_, _, _, _| {
-                std::thread::sleep(Duration::from_millis(200));
-                Ok(accepted())
-            }),
-        );
-        let workers = start_workers(&app);
-        let (running, running_outcome) = job(&app, "running", None, true);
-        app.queue.submit(&app, running).unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let (queued_async, _) = job(&app, "async", None, false);
-        app.queue.submit(&app, queued_async).unwrap();
-        let (queued_sync, sync_outcome) = job(&app, "sync", None, true);
-        app.queue.submit(&app, queued_sync).unwrap();
-        app.queue.start_draining();
-        let (late, _) = job(&app, "late", None, false);
-        assert_eq!(app.queue.submit(&app, late).unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
-        app.queue.close();
-        for w in workers {
-            w.await.unwrap();
-        }
-        assert!(matches!(running_outcome.unwrap().await.unwrap(), State::Done(_)));
-        assert!(matches!(sync_outcome.unwrap().await.unwrap(), State::Done(_)));
-        assert!(matches!(app.store.get("async").unwrap().state, State::Failed(_)));
-        assert_eq!(app.metrics.queue_depth.load(Relaxed), 0);
-    }
-}
+#[path = "queue_tests.rs"]
+mod tests;

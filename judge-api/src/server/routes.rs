@@ -1,17 +1,16 @@
 //! The router and its handlers.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -19,9 +18,8 @@ use super::auth;
 use super::error::ApiError;
 use super::metrics;
 use super::openapi;
-use super::queue::{panic_message, Job};
-use super::store::{Entry, State as JobState};
-use super::submit;
+use super::queue::{self, panic_message};
+use super::{outcome, problems, submit};
 use super::{App, Health};
 
 pub fn router(app: Arc<App>) -> Router {
@@ -29,7 +27,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/submit", post(submit))
         .route("/submissions/{id}", get(submission))
         .route("/languages", get(languages))
-        .route("/problems", get(problems))
+        .route("/problems", get(problems::list))
+        .route(
+            "/problems/{name}",
+            get(problems::get)
+                .delete(problems::delete)
+                .put(problems::put)
+                .layer(DefaultBodyLimit::max(app.config.max_package_bytes as usize)),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
@@ -89,12 +94,12 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {}", uri.path()))
 }
 
-async fn submit(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn submit(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return body_error(&app, rejection).into_response(),
     };
-    match submit_inner(app, &body).await {
+    match submit_inner(app, &headers, &body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -114,83 +119,52 @@ fn body_error(app: &App, rejection: BytesRejection) -> ApiError {
     }
 }
 
-async fn submit_inner(app: Arc<App>, body: &[u8]) -> Result<Response, ApiError> {
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+async fn submit_inner(app: Arc<App>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     if let Health::Failed(reason) = app.health() {
         return Err(ApiError::unavailable(
             format!("the sandbox self-check failed, so nothing can be graded: {reason}"),
             None,
         ));
     }
-    let checked = submit::parse(&app, body)?;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let (waiter, outcome) = if checked.wait {
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        (Some(sender), Some(receiver))
-    } else {
-        (None, None)
+    let key = idempotency_key(headers)?;
+    let checked = submit::parse(&app, body).await?;
+    let new_id = queue::new_id();
+    // Registered before storing, so a result that comes at once is not missed.
+    let registration = app.waiters.register(&new_id);
+    let just_stored = registration.notify.notified();
+    let (id, replayed) = queue::accept(&app, new_id.clone(), &checked.spec, key, checked.callback_url).await?;
+    let mut response = match (checked.wait, replayed) {
+        (false, _) => outcome::accepted(&id),
+        (true, false) => outcome::wait_registered(&app, &id, &registration, Some(just_stored)).await,
+        (true, true) => outcome::wait_for(&app, &id).await,
     };
-    let job = Job {
-        id: id.clone(),
-        language: checked.language.clone(),
-        problem_name: checked.problem_name,
-        problem: checked.problem,
-        submission: checked.submission,
-        options: checked.options,
-        enqueued: Instant::now(),
-        waiter,
-    };
-    app.store.insert(&id, &checked.language);
-    if let Err(e) = app.queue.submit(&app, job) {
-        app.store.remove(&id);
-        return Err(e);
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    let Some(outcome) = outcome else {
-        let mut response = (StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "queued" }))).into_response();
-        if let Ok(location) = HeaderValue::from_str(&format!("/submissions/{id}")) {
-            response.headers_mut().insert(header::LOCATION, location);
+    Ok(response)
+}
+
+/// The `Idempotency-Key` header: printable ASCII, at most 255 bytes.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_string()))
         }
-        return Ok(response);
-    };
-    match outcome.await {
-        Ok(state) => Ok(render(&id, &checked.language, &state)),
-        Err(_) => Err(ApiError::internal(format!("internal error: submission {id} was lost by its worker"))),
+        _ => Err(ApiError::bad_request(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces"
+        ))),
     }
 }
 
 async fn submission(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    match app.store.get(&id) {
-        Some(Entry { language, state, .. }) => render(&id, &language, &state),
-        None => ApiError::not_found(format!(
-            "no submission {id:?}: unknown, or its result expired (results are kept {} s)",
-            app.config.retention.as_secs()
-        ))
-        .into_response(),
-    }
-}
-
-#[derive(Serialize)]
-struct Finished<'a> {
-    id: &'a str,
-    status: &'static str,
-    #[serde(flatten)]
-    result: &'a engine::grade::GradeResult,
-}
-
-/// A submission as the API shows it, by state.
-fn render(id: &str, language: &str, state: &JobState) -> Response {
-    match state {
-        JobState::Queued => Json(json!({ "id": id, "status": "queued", "language": language })).into_response(),
-        JobState::Running { done, total } => Json(json!({
-            "id": id, "status": "running", "language": language,
-            "progress": { "done": done, "total": total }
-        }))
-        .into_response(),
-        JobState::Done(result) => Json(Finished { id, status: "done", result }).into_response(),
-        JobState::Failed(error) => error.clone().into_response_with(&[
-            ("id", json!(id)),
-            ("status", json!("done")),
-            ("language", json!(language)),
-        ]),
+    match app.store.get(&id, outcome::kept_since(&app)).await {
+        Ok(Some(record)) => outcome::render(&record),
+        Ok(None) => outcome::not_found(&app, &id).into_response(),
+        Err(e) => queue::store_unavailable(e).into_response(),
     }
 }
 
@@ -203,31 +177,25 @@ async fn languages(State(app): State<Arc<App>>) -> Response {
     Json(list).into_response()
 }
 
-async fn problems(State(app): State<Arc<App>>) -> Response {
-    let list: Vec<_> = app
-        .problems
-        .iter()
-        .map(|(name, p)| {
-            json!({
-                "name": name,
-                "tests": p.problem.tests.len(),
-                "time_limit": p.time_limit,
-                "memory": p.problem.memory_mib,
-                "output": p.problem.output_mib,
-                "interactive": p.problem.interactive,
-                "scoring": p.problem.scoring,
-            })
-        })
-        .collect();
-    Json(list).into_response()
+/// The cluster's queue depth from the store, kept in the gauge.
+async fn refresh_queue_depth(app: &App) -> Result<u64, crate::store::StoreError> {
+    let depth = app.store.queue_depth().await?;
+    app.metrics.queue_depth.store(depth as i64, Relaxed);
+    Ok(depth)
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let depth = match refresh_queue_depth(&app).await {
+        Ok(depth) => depth,
+        Err(e) => return ApiError::unavailable(e.to_string(), Some(queue::STORE_RETRY_AFTER)).into_response(),
+    };
     match app.health() {
         Health::Ok => Json(json!({
             "status": "ok",
+            "node": app.node,
             "workers": app.config.workers,
-            "queue_depth": app.metrics.queue_depth.load(std::sync::atomic::Ordering::Relaxed),
+            "workers_busy": app.metrics.busy_workers.load(Relaxed),
+            "queue_depth": depth,
         }))
         .into_response(),
         Health::Pending => {
@@ -240,7 +208,10 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let text = app.metrics.render(app.store.len());
+    // A store that does not answer leaves the last depth seen.
+    let _ = refresh_queue_depth(&app).await;
+    let stored = app.store.stored().await.unwrap_or(0);
+    let text = app.metrics.render(stored as usize);
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
 

@@ -1,14 +1,12 @@
 //! `POST /submit` bodies: parsing and checking, so that every mistake of
-//! the caller is a 4xx naming what is wrong before anything is queued.
+//! the caller is a 4xx naming what is wrong before anything is stored.
 
-use std::sync::Arc;
-
-use engine::grade::{GradeOptions, Submission};
-use engine::problem::Problem;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::job::{self, JobSpec, LanguageId, Limits, ProblemSpec};
+use super::{callbacks, problems};
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -28,6 +26,8 @@ pub(super) struct SubmitRequest {
     wait: Option<bool>,
     #[serde(default)]
     run_all: Option<bool>,
+    #[serde(default)]
+    callback_url: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -53,21 +53,19 @@ pub(super) struct InlineLimits {
     output: Option<u64>,
 }
 
-/// A checked submission, ready to queue.
+/// A checked submission, ready to store.
 pub struct Checked {
-    pub language: String,
-    pub problem_name: Option<String>,
-    pub problem: Arc<Problem>,
-    pub submission: Submission,
-    pub options: GradeOptions,
+    pub spec: JobSpec,
     pub wait: bool,
+    /// Checked against `--callback-allow`.
+    pub callback_url: Option<String>,
 }
 
 /// Output validator flags with a numeric argument.
 const NUMERIC_FLAGS: [&str; 3] = ["float_relative_tolerance", "float_absolute_tolerance", "float_tolerance"];
 const SWITCH_FLAGS: [&str; 2] = ["case_sensitive", "space_change_sensitive"];
 
-pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
+pub async fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     let request: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
         let what = if e.is_syntax() || e.is_eof() {
             "the body is not valid JSON"
@@ -86,10 +84,10 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
             config.max_source_bytes / 1024
         )));
     }
-    check_language(app, &request.language)?;
+    let language = check_language(app, request.language)?;
 
-    let run_all = request.run_all.unwrap_or(false);
-    let (problem_name, problem, options) = match (request.problem, request.tests) {
+    let callback_url = request.callback_url.as_deref().map(|url| callbacks::check_url(app, url)).transpose()?;
+    let problem = match (request.problem, request.tests) {
         (Some(_), Some(_)) => return Err(ApiError::bad_request("give either \"problem\" or \"tests\", not both")),
         (None, None) => {
             return Err(ApiError::bad_request(
@@ -102,32 +100,21 @@ pub fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
                     "\"limits\" and \"validator\" go with inline \"tests\"; a named problem uses its package's own",
                 ));
             }
-            let Some(loaded) = app.problems.get(&name) else {
-                let known: Vec<&str> = app.problems.keys().map(String::as_str).collect();
-                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                return Err(ApiError::bad_request(format!("unknown problem {name:?}; known: {known}")));
-            };
-            let options = GradeOptions { time_limit: Some(loaded.time_limit), memory_mib: None, run_all };
-            (Some(name), loaded.problem.clone(), options)
+            let hash = problems::resolve(app, &name).await?;
+            ProblemSpec::Named { name, hash }
         }
-        (None, Some(tests)) => {
-            let problem = inline_problem(app, tests, request.limits, request.validator)?;
-            (None, Arc::new(problem), GradeOptions { time_limit: None, memory_mib: None, run_all })
-        }
+        (None, Some(tests)) => inline_problem(app, tests, request.limits, request.validator)?,
     };
     Ok(Checked {
-        language: request.language.clone(),
-        problem_name,
-        problem,
-        submission: Submission { language: request.language, source: request.source.into_bytes() },
-        options,
+        spec: JobSpec { language, source: request.source, problem, run_all: request.run_all.unwrap_or(false) },
         wait: request.wait.unwrap_or(true),
+        callback_url,
     })
 }
 
-fn check_language(app: &App, id: &str) -> Result<(), ApiError> {
+fn check_language(app: &App, id: String) -> Result<LanguageId, ApiError> {
     match app.language_list.iter().find(|l| l.id == id) {
-        Some(language) if language.available => Ok(()),
+        Some(language) if language.available => Ok(LanguageId::checked(id)),
         Some(language) => Err(ApiError::bad_request(format!(
             "language {id:?} ({}) is not available on this server: its toolchain is missing",
             language.name
@@ -144,7 +131,7 @@ fn inline_problem(
     tests: Vec<InlineTest>,
     limits: Option<InlineLimits>,
     validator: Option<Value>,
-) -> Result<Problem, ApiError> {
+) -> Result<ProblemSpec, ApiError> {
     let config = &app.config;
     if tests.is_empty() {
         return Err(ApiError::bad_request("\"tests\" is empty; give at least one test"));
@@ -178,14 +165,21 @@ fn inline_problem(
             config.max_output_mib
         )));
     }
-    let flags = validator_flags(validator)?;
+    let validator_flags = validator_flags(validator)?;
     let tests = tests
         .into_iter()
         .enumerate()
-        .map(|(i, t)| (t.name.unwrap_or_else(|| (i + 1).to_string()), t.input.into_bytes(), t.answer.into_bytes()))
+        .map(|(i, t)| job::InlineTest {
+            name: t.name.unwrap_or_else(|| (i + 1).to_string()),
+            input: t.input,
+            answer: t.answer,
+        })
         .collect();
-    Problem::inline("inline", tests, time_limit, memory, output, flags)
-        .map_err(|e| ApiError::bad_request(e.to_string()))
+    Ok(ProblemSpec::Inline {
+        tests,
+        limits: Limits { time_limit, memory_mib: memory, output_mib: output },
+        validator_flags,
+    })
 }
 
 /// The default output validator's flags, given as an object

@@ -1,0 +1,170 @@
+//! Problem packages over HTTP with a real server: upload (zip and tar.gz),
+//! replace while a submission is queued, describe, delete; broken and
+//! hostile archives refused with a 400 that says why.
+
+#[path = "durability/node.rs"]
+mod node;
+
+use std::io::Write;
+use std::time::Duration;
+
+use node::{Answer, Node, TempDir};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const AB: &str = "#include <stdio.h>\n#include <unistd.h>\n\
+    int main(){long long a,b;scanf(\"%lld %lld\",&a,&b);usleep(300000);printf(\"%lld\\n\",a+b);}";
+
+/// The `sum` package's files; `wrong_answers` makes a+b wrong on a test.
+fn sum_files(wrong_answers: bool) -> Vec<(String, Vec<u8>)> {
+    let second = if wrong_answers { "43\n" } else { "42\n" };
+    [
+        ("problem.yaml", "name: Sum\nvalidation: default\nlimits:\n  memory: 128\n  time_limit: 2\n"),
+        ("data/sample/1.in", "1 2\n"),
+        ("data/sample/1.ans", "3\n"),
+        ("data/secret/1.in", "40 2\n"),
+        ("data/secret/1.ans", second),
+    ]
+    .iter()
+    .map(|(name, text)| (name.to_string(), text.as_bytes().to_vec()))
+    .collect()
+}
+
+fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in files {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A tar.gz with every file under `sum/`, names written raw (so hostile
+/// ones get through).
+fn tar_gz_of(files: &[(String, Vec<u8>)], prefix: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let name = format!("{prefix}{name}");
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        builder.append(&header, data.as_slice()).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&builder.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+async fn put(node: &Node, name: &str, body: Vec<u8>) -> Answer {
+    Answer::from(node.client.put(node.url(&format!("/problems/{name}"))).body(body).send().await.unwrap()).await
+}
+
+async fn delete(node: &Node, name: &str) -> Answer {
+    Answer::from(node.client.delete(node.url(&format!("/problems/{name}"))).send().await.unwrap()).await
+}
+
+fn named(problem: &str, wait: bool) -> Value {
+    json!({"language": "c", "source": AB, "problem": problem, "wait": wait})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn packages_are_uploaded_replaced_described_and_deleted() {
+    let data = TempDir::new("problems");
+    let args = vec!["--data-dir".to_string(), data.0.display().to_string(), "--workers".into(), "1".into()];
+    let node = Node::start("problems", &args).await;
+    assert_eq!(node.get("/problems").await.json, json!([]));
+
+    // Upload as a zip: 201, described.
+    let created = put(&node, "sum", zip_of(&sum_files(false))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["tests"], 2);
+    assert_eq!(created.json["time_limit"].as_f64(), Some(2.0));
+    let first_hash = created.json["package"].as_str().unwrap().to_string();
+    assert_eq!(first_hash.len(), 64);
+    assert_eq!(node.get("/problems/sum").await.json, created.json);
+    assert_eq!(node.get("/problems").await.json, json!([created.json.clone()]));
+
+    // The same files as a tar.gz in a folder: the same package (same hash), 200.
+    let same = put(&node, "sum", tar_gz_of(&sum_files(false), "sum/")).await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.text);
+    assert_eq!(same.json["package"], first_hash.as_str());
+
+    // A queued submission keeps the version it was accepted against.
+    let queued = node.submit(&named("sum", false)).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    let replaced = put(&node, "sum", zip_of(&sum_files(true))).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    let second_hash = replaced.json["package"].as_str().unwrap().to_string();
+    assert_ne!(second_hash, first_hash);
+    let id = queued.json["id"].as_str().unwrap();
+    let old = loop {
+        let answer = node.get(&format!("/submissions/{id}")).await;
+        if answer.json["status"] == "done" {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(old.json["verdict"], "AC", "{}", old.text);
+    assert_eq!(old.json["package"], first_hash.as_str());
+    let new = node.submit(&named("sum", true)).await;
+    assert_eq!(new.json["verdict"], "WA", "{}", new.text);
+    assert_eq!(new.json["package"], second_hash.as_str());
+
+    // Delete: gone for new submissions.
+    assert_eq!(delete(&node, "sum").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(node.get("/problems/sum").await.status, StatusCode::NOT_FOUND);
+    let refused = node.submit(&named("sum", true)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text.contains("unknown problem"), "{}", refused.text);
+    assert_eq!(delete(&node, "sum").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn broken_and_hostile_packages_are_refused() {
+    let data = TempDir::new("hostile");
+    let args = vec!["--data-dir".to_string(), data.0.display().to_string(), "--max-package-mib".into(), "1".into()];
+    let node = Node::start("hostile", &args).await;
+
+    let mut broken = sum_files(false);
+    broken[0].1 = b"name: Sum\nlimits:\n  time_limit: lots\n".to_vec();
+    let answer = put(&node, "broken", zip_of(&broken)).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    let message = answer.json["error"].as_str().unwrap();
+    assert!(message.contains("problem.yaml") && message.contains("time_limit"), "{message}");
+    assert!(!message.contains(".upload-"), "the staging path leaked: {message}");
+
+    let escape = format!("../../escaped-{}", std::process::id());
+    let answer = put(&node, "evil", tar_gz_of(&[(escape.clone(), b"x".to_vec())], "")).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert!(answer.text.contains("'..'"), "{}", answer.text);
+    assert!(!data.0.join(&escape).exists() && !data.0.join("packages").join(&escape).exists());
+    let answer = put(&node, "evil", tar_gz_of(&[("/abs".to_string(), b"x".to_vec())], "")).await;
+    assert!(answer.text.contains("absolute"), "{}", answer.text);
+    let answer = put(&node, "evil", b"not an archive".to_vec()).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    let answer = put(&node, "bad name!", zip_of(&sum_files(false))).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+
+    // Over --max-package-mib: packed (413) or unpacked (400).
+    let answer = put(&node, "big", vec![b'0'; 2 << 20]).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", answer.text);
+    let mut bomb = sum_files(false);
+    bomb.push(("data/secret/2.in".into(), vec![b'1'; 3 << 20]));
+    let zipped = {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let deflate = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in &bomb {
+            zip.start_file(name.as_str(), deflate).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    };
+    assert!(zipped.len() < 1 << 20, "the test bomb must be small packed");
+    let answer = put(&node, "bomb", zipped).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert!(answer.text.contains("--max-package-mib"), "{}", answer.text);
+    assert_eq!(node.get("/problems").await.json, json!([]), "nothing was stored");
+}
