@@ -21,7 +21,7 @@ pub(super) fn find(
         }
         let found = match find_validator_in(&dir.join("output_validators"))? {
             Some(p) => Some(p),
-            None if single.is_dir() && !sorted_entries(&single)?.is_empty() => Some(single),
+            None if single.is_dir() && !sorted_entries(&single)?.is_empty() => Some(program_dir(single)?),
             None => None,
         };
         return match found {
@@ -37,7 +37,7 @@ pub(super) fn find(
         if sorted_entries(&single)?.is_empty() {
             return Err(invalid(format!("{}: empty output validator directory", single.display())));
         }
-        Some(single.clone())
+        Some(program_dir(single.clone())?)
     } else {
         find_validator_in(&dir.join("output_validators"))?
     };
@@ -52,6 +52,17 @@ pub(super) fn find(
             )))
         }
         None => Ok(ValidatorSpec::Default),
+    }
+}
+
+/// The program in an `output_validator/` directory: the directory itself, or the one
+/// directory it holds when it holds nothing else (`output_validator/<name>/`, as
+/// problemtools' own examples have it).
+fn program_dir(dir: PathBuf) -> Result<PathBuf, ProblemError> {
+    let entries = sorted_entries(&dir)?;
+    match entries.as_slice() {
+        [(_, inner, true)] => Ok(inner.clone()),
+        _ => Ok(dir),
     }
 }
 
@@ -74,5 +85,43 @@ fn find_validator_in(dir: &Path) -> Result<Option<PathBuf>, ProblemError> {
                 names.join(", ")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for file in files {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        dir
+    }
+
+    fn found(dir: &Path, legacy: bool) -> PathBuf {
+        match find(dir, &dir.join("problem.yaml"), legacy, true, false).unwrap() {
+            ValidatorSpec::Custom(path) => path,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_single_directory_inside_output_validator_is_the_program() {
+        let dir = package(&["output_validator/checker/validate.cc", "output_validator/checker/validate.h"]);
+        assert_eq!(found(dir.path(), false), dir.path().join("output_validator/checker"));
+        assert_eq!(found(dir.path(), true), dir.path().join("output_validator/checker"));
+    }
+
+    #[test]
+    fn loose_files_in_output_validator_are_the_program() {
+        let dir = package(&["output_validator/validate.cc", "output_validator/validate.h"]);
+        assert_eq!(found(dir.path(), false), dir.path().join("output_validator"));
+        // A file beside the directory: the whole directory is the program.
+        let dir = package(&["output_validator/sub/a.h", "output_validator/validate.cc"]);
+        assert_eq!(found(dir.path(), false), dir.path().join("output_validator"));
     }
 }
