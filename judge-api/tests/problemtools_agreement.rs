@@ -6,12 +6,14 @@
 //!
 //! Only the `submissions` part of `verifyproblem` runs: statements need pandoc/LaTeX,
 //! and the other parts judge no submission. Its language table is adjusted to this
-//! machine through `XDG_CONFIG_HOME` (Java 17 instead of 21; node without JIT, which
-//! cannot reserve its code range under problemtools' address-space limit; `go build`
-//! instead of gccgo). Submissions one side cannot judge are left out of the comparison
-//! and listed with the reason. In `aplusb`, `time_limit_exceeded/count_up.cpp` and
-//! `spin.py` are left out of the `verifyproblem` run to keep it short (TLE is covered
-//! by `spin.c` there and by `guess` and `subtasks`).
+//! machine through `XDG_CONFIG_HOME`: Java 17 instead of 21, and node without JIT (it
+//! cannot reserve its code range under problemtools' address-space limit). Go stays
+//! with gccgo (a gc-built binary cannot start under that limit either), so Go is
+//! skipped where gccgo is missing. Submissions one side cannot judge are left out of
+//! the comparison and listed with the reason. In `aplusb`,
+//! `time_limit_exceeded/count_up.cpp` and `spin.py` are left out of the `verifyproblem`
+//! run to keep it short (TLE is covered by `spin.c` there and by `guess` and
+//! `subtasks`). The test takes about four minutes on two cores.
 //! Every process runs inside `unshare --pid --fork --kill-child --mount-proc`.
 
 use std::collections::BTreeMap;
@@ -34,8 +36,6 @@ java:
     compile: 'javac -source 17 -encoding UTF-8 -sourcepath {path} -d {path} {files}'
 javascript:
     run: 'nodejs --jitless \"{mainfile}\"'
-go:
-    compile: 'go build -o {binary} {files}'
 ";
 
 /// `verifyproblem`, if installed: $VERIFYPROBLEM, the CI virtualenv, or PATH.
@@ -89,7 +89,8 @@ fn parse_verifyproblem(output: &str) -> BTreeMap<String, Reference> {
         if let Some(rest) = line.strip_prefix("ERROR Compile error for ") {
             let Some((name, why)) = rest.split_once(" (") else { continue };
             let reference = if why.contains("could not find compiler") {
-                Reference::CannotJudge(format!("verifyproblem: {}", why.trim_end_matches(')')))
+                let detail = why.split_once(") (").map_or(why, |(_, d)| d);
+                Reference::CannotJudge(format!("verifyproblem: {}", detail.trim_end_matches(')')))
             } else {
                 Reference::Verdict("CE".into())
             };
@@ -184,7 +185,9 @@ fn verifyproblem_and_judge_verify_agree_on_every_package() {
                 continue;
             }
             let judge_verdict = kattis_verdict(line["verdict"].as_str().unwrap());
-            match verdicts.get(&key) {
+            // problemtools takes .pl for Prolog; here it is Perl: different programs.
+            let reference = if key.ends_with(".pl") { None } else { verdicts.get(&key) };
+            match reference {
                 None if key.ends_with(".pl") => {
                     tally.skipped.push(format!("{key}: verifyproblem reads .pl as Prolog, the judge as Perl"))
                 }
@@ -238,7 +241,11 @@ ERROR Submission compile_error/syntax.c does not match any known submissions dir
     assert_eq!(verdict("accepted/divide.js"), Some(Reference::Verdict("RTE".into())));
     assert_eq!(verdict("time_limit_exceeded/x.c"), Some(Reference::Verdict("TLE".into())));
     assert_eq!(verdict("accepted/Divide.java"), Some(Reference::Verdict("CE".into())));
-    assert!(matches!(verdict("accepted/sum.go"), Some(Reference::CannotJudge(w)) if w.contains("gccgo")));
+    let go = verdict("accepted/sum.go");
+    assert!(
+        matches!(&go, Some(Reference::CannotJudge(w)) if w.starts_with("verifyproblem: Go: could not find compiler")),
+        "{go:?}"
+    );
     assert_eq!(verdict("partially_accepted/p.c"), Some(Reference::Verdict("AC".into())));
     assert_eq!(parsed.len(), 7, "{parsed:?}");
 }

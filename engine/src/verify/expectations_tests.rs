@@ -79,7 +79,8 @@ fn load(yaml: &str) -> Result<Expectations, ExpectationsError> {
 #[test]
 fn submissions_yaml_adds_per_group_rules() {
     let e = load(
-        "time_limit_exceeded/solves_group_1.py:\n  sample:\n    permitted: [AC]\n  secret/group1:\n    permitted: [AC]\n  secret/group2:\n    permitted: [AC, TLE]\n    required: [TLE]\n",
+        "time_limit_exceeded/solves_group_1.py:\n  sample:\n    permitted: [AC]\n\
+         \x20 secret/group1:\n    permitted: [AC]\n  secret/group2:\n    permitted: [AC, TLE]\n    required: [TLE]\n",
     )
     .unwrap();
     let rules = e.rules_for("time_limit_exceeded/solves_group_1.py");
