@@ -124,13 +124,22 @@ fn verify_passes_on_every_example_package() {
     }
 }
 
-/// Verdicts the Kattis format has no submissions folder for (CE, OLE) are checked on
-/// files kept outside the package, in `testdata/judge-only/<problem>/<kind>/`.
+/// Files a Kattis package cannot hold without `verifyproblem` complaining live in
+/// `testdata/judge-only/<problem>/<kind>/`: verdicts the format has no folder for (CE,
+/// OLE), and Perl, whose `.pl` problemtools takes for Prolog. Each gets its folder's verdict.
 #[test]
 fn judge_only_submissions_get_the_verdict_their_folder_names() {
     let _cpu = cpu_bound();
     let root = repo().join("testdata/judge-only/aplusb");
-    for (kind, verdict) in [("compile_error", "CE"), ("output_limit_exceeded", "OLE")] {
+    let kinds =
+        [("accepted", "AC"), ("run_time_error", "RE"), ("compile_error", "CE"), ("output_limit_exceeded", "OLE")];
+    let mut folders: Vec<String> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    folders.sort();
+    let mut known: Vec<String> = kinds.iter().map(|(k, _)| k.to_string()).collect();
+    known.sort();
+    assert_eq!(folders, known, "a folder under {} with no verdict here", root.display());
+    for (kind, verdict) in kinds {
         let mut files: Vec<String> =
             std::fs::read_dir(root.join(kind)).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
         files.sort();

@@ -7,9 +7,9 @@
 //! Only the `submissions` part of `verifyproblem` runs: statements need pandoc/LaTeX,
 //! and the other parts judge no submission. Its language table is adjusted to this
 //! machine through `XDG_CONFIG_HOME`: Java 17 instead of 21, and node without JIT (it
-//! cannot reserve its code range under problemtools' address-space limit). Go stays
-//! with gccgo (a gc-built binary cannot start under that limit either), so Go is
-//! skipped where gccgo is missing. Submissions one side cannot judge are left out of
+//! cannot reserve its code range under problemtools' address-space limit). Go cannot
+//! start under that limit at all (gccgo or gc: "failed to reserve page summary memory"),
+//! so Go is skipped, like any submission whose runtime dies that way. Submissions one side cannot judge are left out of
 //! the comparison and listed with the reason. In `aplusb`,
 //! `time_limit_exceeded/count_up.cpp` and `spin.py` are left out of the `verifyproblem`
 //! run to keep it short (TLE is covered by `spin.c` there and by `guess` and
@@ -84,7 +84,8 @@ enum Reference {
 /// `ERROR Compile error for x (L)...`.
 fn parse_verifyproblem(output: &str) -> BTreeMap<String, Reference> {
     let mut out = BTreeMap::new();
-    for line in output.lines() {
+    let lines: Vec<&str> = output.lines().collect();
+    for (index, line) in lines.iter().enumerate() {
         let line = line.trim_start();
         if let Some(rest) = line.strip_prefix("ERROR Compile error for ") {
             let Some((name, why)) = rest.split_once(" (") else { continue };
@@ -108,10 +109,27 @@ fn parse_verifyproblem(output: &str) -> BTreeMap<String, Reference> {
             .find_map(|prefix| after.strip_prefix(prefix))
             .and_then(|v| v.split([' ', ':', '[']).next());
         if let Some(verdict) = verdict.filter(|v| !v.is_empty()) {
-            out.insert(name.to_string(), Reference::Verdict(verdict.to_string()));
+            // The details follow, indented by eight spaces.
+            let details = lines[index + 1..].iter().take_while(|l| l.starts_with("        ") || l.is_empty());
+            let reference = if verdict == "RTE" && details.clone().any(|l| cannot_reserve_memory(l)) {
+                Reference::CannotJudge(
+                    "verifyproblem: the language runtime cannot reserve its address space under \
+                     problemtools' memory rlimit"
+                        .into(),
+                )
+            } else {
+                Reference::Verdict(verdict.to_string())
+            };
+            out.insert(name.to_string(), reference);
         }
     }
     out
+}
+
+/// A runtime that reserves a large address space at start-up (Go's page summary, V8's
+/// code range) dies under problemtools' address-space limit before the program runs.
+fn cannot_reserve_memory(line: &str) -> bool {
+    line.contains("failed to reserve page summary memory") || line.contains("Failed to reserve virtual memory")
 }
 
 /// The judge's verdict in Kattis' terms: memory and output overruns are RTE.
@@ -231,6 +249,9 @@ ERROR accepted/divide.js (JavaScript) got RTE [SIGTRAP, CPU: 0.05s @ testcase sa
 ERROR Compile error for accepted/Divide.java (Java):
 ERROR Compile error for accepted/sum.go (Go) (Go: could not find compiler \"gccgo\" -- is it installed and on PATH?)
 WARNING partially_accepted/p.c (C) was fully accepted: AC [CPU: 0.00s]
+ERROR accepted/g.go (Go) got RTE [Exit 2, CPU: 0.14s @ testcase sample/1]:
+        fatal error: failed to reserve page summary memory
+        runtime stack:
 ERROR Submission compile_error/syntax.c does not match any known submissions directory; ignoring it
    Slowest AC runtime: 0.05, setting timelim to 1 secs, safety margin to 1.5 secs
 ";
@@ -247,5 +268,6 @@ ERROR Submission compile_error/syntax.c does not match any known submissions dir
         "{go:?}"
     );
     assert_eq!(verdict("partially_accepted/p.c"), Some(Reference::Verdict("AC".into())));
-    assert_eq!(parsed.len(), 7, "{parsed:?}");
+    assert!(matches!(verdict("accepted/g.go"), Some(Reference::CannotJudge(w)) if w.contains("address space")));
+    assert_eq!(parsed.len(), 8, "{parsed:?}");
 }
