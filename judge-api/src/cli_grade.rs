@@ -49,6 +49,11 @@ pub struct GradeArgs {
 
 #[derive(Args)]
 pub struct VerifyArgs {
+    /// Print one JSON object per submission per line (`problem`, `file`, `kind`,
+    /// `expected`, `verdict`, `score`, `time_ms`, `ok`, `why`; a skipped file has
+    /// `verdict` null and `skipped` its reason), and nothing else on stdout.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     languages: LanguageDirArg,
     /// Problem package directories.
@@ -259,18 +264,53 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
         })?;
         reports.push(report);
     }
-    print_verify_table(&reports);
+    if args.json {
+        print_verify_json(&reports);
+    } else {
+        print_verify_table(&reports);
+    }
     let failed: usize = reports.iter().map(Report::failed).sum();
     let checked: usize = reports.iter().map(Report::checked).sum();
-    println!("{} passed, {} failed", checked - failed, failed);
+    let skipped: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    if !args.json {
+        println!("{} passed, {} failed, {} skipped", checked - failed, failed, skipped);
+    }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// What a row shows in the EXPECTED column, e.g. "RE/MLE", or "-" for no promise.
 fn expected_label(check: &Checked) -> String {
-    match check.expected {
-        Some(verdicts) => verdicts.iter().map(|v| v.as_str()).collect::<Vec<_>>().join("/"),
-        None => "-".into(),
+    check.expected.as_ref().map(|p| p.label()).unwrap_or_else(|| "-".into())
+}
+
+fn print_verify_json(reports: &[Report]) {
+    for report in reports {
+        for check in &report.checks {
+            let line = serde_json::json!({
+                "problem": report.problem,
+                "file": check.file.display().to_string(),
+                "kind": check.kind,
+                "expected": check.expected.as_ref().map(|p| p.label()),
+                "verdict": check.result.verdict,
+                "score": check.result.score,
+                "time_ms": check.result.time_ms,
+                "ok": check.ok,
+                "why": check.why,
+            });
+            println!("{line}");
+        }
+        for skip in &report.skipped {
+            let line = serde_json::json!({
+                "problem": report.problem,
+                "file": skip.file.display().to_string(),
+                "kind": skip.kind,
+                "expected": null,
+                "verdict": null,
+                "ok": null,
+                "skipped": skip.reason,
+            });
+            println!("{line}");
+        }
     }
 }
 
@@ -287,10 +327,10 @@ fn print_verify_table(reports: &[Report]) {
         } else {
             result.verdict.to_string()
         };
-        let status = match (check.expected, check.ok) {
-            (None, _) => "reported",
-            (_, true) => "ok",
-            (_, false) => "MISMATCH",
+        let status = match (&check.expected, check.ok) {
+            (None, _) => "reported".to_string(),
+            (_, true) => "ok".to_string(),
+            (_, false) => format!("MISMATCH: {}", check.why),
         };
         println!(
             "{:pw$}  {:fw$}  {:8}  {:12}  {:>5} ms  {}",
@@ -302,11 +342,20 @@ fn print_verify_table(reports: &[Report]) {
             status
         );
     }
+    for report in reports {
+        for skip in &report.skipped {
+            println!("{}  {}/{}  skipped: {}", report.problem, skip.kind, file_name(&skip.file), skip.reason);
+        }
+    }
+}
+
+fn file_name(file: &Path) -> &str {
+    file.file_name().and_then(|n| n.to_str()).unwrap_or("?")
 }
 
 /// `kind/file name`, as the SUBMISSION column shows it.
 fn submission_label(check: &Checked) -> String {
-    format!("{}/{}", check.kind, check.file.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
+    format!("{}/{}", check.kind, file_name(&check.file))
 }
 
 pub fn languages(args: LanguagesArgs) -> Result<ExitCode, Failure> {

@@ -119,8 +119,41 @@ fn verify_passes_on_every_example_package() {
     assert_eq!(out.code, 0, "verify failed:\n{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains(" 0 failed"), "{}", out.stdout);
     assert!(!out.stdout.contains("MISMATCH"), "{}", out.stdout);
-    for verdict in ["AC", "WA", "TLE", "MLE", "OLE", "RE", "CE"] {
+    for verdict in ["AC", "WA", "TLE", "MLE", "RE"] {
         assert!(out.stdout.contains(&format!("  {verdict} ")), "no {verdict} row:\n{}", out.stdout);
+    }
+}
+
+/// Files a Kattis package cannot hold without `verifyproblem` complaining live in
+/// `testdata/judge-only/<problem>/<kind>/`: verdicts the format has no folder for (CE,
+/// OLE), and Perl, whose `.pl` problemtools takes for Prolog. Each gets its folder's verdict.
+#[test]
+fn judge_only_submissions_get_the_verdict_their_folder_names() {
+    let _cpu = cpu_bound();
+    let root = repo().join("testdata/judge-only/aplusb");
+    let kinds =
+        [("accepted", "AC"), ("run_time_error", "RE"), ("compile_error", "CE"), ("output_limit_exceeded", "OLE")];
+    let mut folders: Vec<String> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    folders.sort();
+    let mut known: Vec<String> = kinds.iter().map(|(k, _)| k.to_string()).collect();
+    known.sort();
+    assert_eq!(folders, known, "a folder under {} with no verdict here", root.display());
+    for (kind, verdict) in kinds {
+        let mut files: Vec<String> =
+            std::fs::read_dir(root.join(kind)).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
+        files.sort();
+        assert!(!files.is_empty(), "{kind}");
+        let problem = problems().join("aplusb").display().to_string();
+        let mut args = vec!["grade", "--json", problem.as_str()];
+        args.extend(files.iter().map(String::as_str));
+        let out = judge(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let lines: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), files.len(), "{}", out.stdout);
+        for line in lines {
+            assert_eq!(line["verdict"], verdict, "{kind}: {line}");
+        }
     }
 }
 

@@ -25,7 +25,7 @@ pub(super) fn find(
         }
         let found = match find_validator_in(pkg, "output_validators")? {
             Some(p) => Some(p),
-            None if is_dir(single)? && !sorted_entries(pkg, single)?.is_empty() => Some(single.to_string()),
+            None if is_dir(single)? && !sorted_entries(pkg, single)?.is_empty() => Some(program_dir(pkg, single)?),
             None => None,
         };
         if found.is_none() {
@@ -40,7 +40,7 @@ pub(super) fn find(
         if sorted_entries(pkg, single)?.is_empty() {
             return Err(invalid(format!("{}: empty output validator directory", dir.join(single).display())));
         }
-        Some(single.to_string())
+        Some(program_dir(pkg, single)?)
     } else {
         find_validator_in(pkg, "output_validators")?
     };
@@ -60,6 +60,17 @@ pub(super) fn find(
             )))
         }
         None => Ok(ValidatorSpec::Default),
+    }
+}
+
+/// The program in an `output_validator/` directory: the directory itself, or the one
+/// directory it holds when it holds nothing else (`output_validator/<name>/`, as
+/// problemtools' own examples have it).
+fn program_dir(pkg: &PackageDir, rel: &str) -> Result<String, ProblemError> {
+    let entries = sorted_entries(pkg, rel)?;
+    match entries.as_slice() {
+        [only] if only.kind == EntryKind::Dir => Ok(only.rel.clone()),
+        _ => Ok(rel.to_string()),
     }
 }
 
@@ -115,4 +126,43 @@ pub(super) fn source_files(pkg: &PackageDir, rel: &str) -> Result<Vec<(String, S
         }
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for file in files {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        dir
+    }
+
+    fn found(dir: &Path, legacy: bool) -> std::path::PathBuf {
+        let pkg = PackageDir::open(dir, crate::package_fs::PackageLimits::default()).unwrap();
+        match find(&pkg, &dir.join("problem.yaml"), legacy, true, false).unwrap() {
+            ValidatorSpec::Custom(path) => path,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_single_directory_inside_output_validator_is_the_program() {
+        let dir = package(&["output_validator/checker/validate.cc", "output_validator/checker/validate.h"]);
+        assert_eq!(found(dir.path(), false), dir.path().join("output_validator/checker"));
+        assert_eq!(found(dir.path(), true), dir.path().join("output_validator/checker"));
+    }
+
+    #[test]
+    fn loose_files_in_output_validator_are_the_program() {
+        let dir = package(&["output_validator/validate.cc", "output_validator/validate.h"]);
+        assert_eq!(found(dir.path(), false), dir.path().join("output_validator"));
+        // A file beside the directory: the whole directory is the program.
+        let dir = package(&["output_validator/sub/a.h", "output_validator/validate.cc"]);
+        assert_eq!(found(dir.path(), false), dir.path().join("output_validator"));
+    }
 }

@@ -1,9 +1,17 @@
 //! Checking a problem package against its own submissions, as problemtools'
 //! `verifyproblem` does: each `submissions/<kind>/` folder promises verdicts, and a
 //! package that gives no time limit gets one derived from its accepted submissions.
+//! Legacy packages promise one final verdict per folder; 2023-07 packages promise
+//! per-test verdicts by folder and `submissions.yaml` ([`expectations`]). A file whose
+//! language is unknown, not installed, or Python 2 is skipped with the reason.
 //! The CLI (`judge verify`) and the server use this same code.
 
+mod expectations;
+mod glob;
+
 use std::path::{Path, PathBuf};
+
+pub use expectations::{Expectations, ExpectationsError, Rule, SpecVerdict};
 
 use crate::grade::{GradeError, GradeOptions, GradeResult, Grader, Submission};
 use crate::problem::{Problem, ProblemError};
@@ -12,22 +20,21 @@ use crate::Verdict;
 /// Time limit (seconds) the accepted submissions run under while the real limit is
 /// being derived: generous, so a slow accepted submission is measured, not cut off.
 const DERIVATION_TIME_LIMIT: f64 = 10.0;
-
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("{problem}: listing submissions: {source}")]
     Submissions { problem: String, source: ProblemError },
+    #[error("{problem}: {source}")]
+    Expectations { problem: String, source: ExpectationsError },
     /// The file is read beneath the package root: its error names the file already.
     #[error("{source}")]
     Read { file: PathBuf, source: ProblemError },
     #[error("{}: {source}", file.display())]
     Grade { file: PathBuf, source: GradeError },
-    #[error("{problem}: {} got {verdict} while deriving the time limit", file.display())]
-    AcceptedRejected { problem: String, file: PathBuf, verdict: Verdict },
 }
 
-/// The verdicts a `submissions/<kind>/` folder allows, or `None` for a folder that
-/// promises nothing (e.g. `partially_accepted`): those are graded and reported only.
+/// The verdicts a legacy `submissions/<kind>/` folder allows, or `None` for a folder
+/// that promises nothing (e.g. `partially_accepted`): those are graded and reported only.
 pub fn expected_verdicts(kind: &str) -> Option<&'static [Verdict]> {
     Some(match kind {
         "accepted" => &[Verdict::AC],
@@ -45,8 +52,8 @@ pub fn expected_verdicts(kind: &str) -> Option<&'static [Verdict]> {
     })
 }
 
-/// Whether `verdict` is one a `submissions/<kind>/` folder allows (`true` for folders
-/// that promise nothing).
+/// Whether `verdict` is one a legacy `submissions/<kind>/` folder allows (`true` for
+/// folders that promise nothing).
 pub fn verdict_matches(kind: &str, verdict: Verdict) -> bool {
     expected_verdicts(kind).is_none_or(|allowed| allowed.contains(&verdict))
 }
@@ -75,15 +82,65 @@ pub trait Observer: Sync {
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// One graded submission and whether its verdict is one its folder allows.
+/// What a submission's folder (and `submissions.yaml`) promise about it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Promise {
+    /// Legacy: the final verdict is one of these.
+    Verdicts(&'static [Verdict]),
+    /// 2023-07: every rule holds.
+    Rules(Vec<Rule>),
+}
+
+impl Promise {
+    /// What the EXPECTED column shows, e.g. "RE/MLE" or "WA" (2023-07: required verdicts).
+    pub fn label(&self) -> String {
+        match self {
+            Promise::Verdicts(v) => v.iter().map(|v| v.as_str()).collect::<Vec<_>>().join("/"),
+            Promise::Rules(rules) => rules.iter().map(Rule::label).collect::<Vec<_>>().join("; "),
+        }
+    }
+
+    /// `Ok` when the graded result keeps the promise, else why not.
+    pub fn check(&self, result: &GradeResult) -> Result<(), String> {
+        match self {
+            Promise::Verdicts(allowed) if allowed.contains(&result.verdict) => Ok(()),
+            Promise::Verdicts(_) => Err(format!("got {}", result.verdict)),
+            Promise::Rules(rules) => rules.iter().try_for_each(|rule| rule.check(result)),
+        }
+    }
+
+    /// Whether the submission's run time lower-bounds a derived time limit.
+    fn lower_bounds_time_limit(&self, kind: &str) -> bool {
+        match self {
+            Promise::Verdicts(_) => kind == "accepted",
+            Promise::Rules(rules) => {
+                rules.iter().any(|r| r.scope.is_none() && r.lower_bounds_time_limit())
+                    && !rules.iter().any(|r| r.lower_bounds_time_limit == Some(false))
+            }
+        }
+    }
+}
+
+/// One graded submission and whether it kept its folder's promise.
 #[derive(Clone, Debug)]
 pub struct Checked {
     /// The folder under `submissions/`, e.g. "accepted".
     pub kind: String,
     pub file: PathBuf,
-    pub expected: Option<&'static [Verdict]>,
+    /// `None` for a folder that promises nothing.
+    pub expected: Option<Promise>,
     pub result: GradeResult,
     pub ok: bool,
+    /// Why the promise was broken (empty when `ok`).
+    pub why: String,
+}
+
+/// A submission that was not graded, and why.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub kind: String,
+    pub file: PathBuf,
+    pub reason: String,
 }
 
 /// The outcome of verifying one package.
@@ -97,6 +154,7 @@ pub struct Report {
     /// Whether `time_limit` was derived rather than given by the package.
     pub derived: bool,
     pub checks: Vec<Checked>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl Report {
@@ -105,42 +163,74 @@ impl Report {
         self.checks.iter().filter(|c| c.expected.is_some()).count()
     }
 
-    /// Submissions whose verdict their folder does not allow.
+    /// Submissions that broke their folder's promise.
     pub fn failed(&self) -> usize {
         self.checks.iter().filter(|c| !c.ok).count()
     }
 }
 
-/// Grades every submission of `problem` and checks each verdict against its folder.
-/// Without a package time limit, one is derived first from the accepted submissions;
-/// an accepted submission that fails then is an error.
+/// A submission that will be graded: its folder, file, language and promise.
+struct Runnable {
+    kind: String,
+    file: PathBuf,
+    language: String,
+    promise: Option<Promise>,
+}
+
+/// Grades every submission of `problem` and checks each against its folder's promise.
+/// Without a package time limit, one is derived first from the accepted submissions
+/// (2023-07: those whose rules forbid a timeout). A submission that cannot be graded
+/// here (language unknown, not installed, Python 2) is skipped, never an error.
 pub fn verify_problem(grader: &Grader, problem: &Problem, observer: &dyn Observer) -> Result<Report, VerifyError> {
     let submissions =
         problem.submissions().map_err(|source| VerifyError::Submissions { problem: problem.name.clone(), source })?;
-    let runnable: Vec<(String, PathBuf, String)> = submissions
-        .into_iter()
-        .filter_map(|(kind, file)| match language_of(grader, &file) {
-            Ok(language) => Some((kind, file, language)),
+    let legacy = matches!(problem.format_version.as_str(), "legacy" | "legacy-icpc");
+    let expectations = match (&problem.dir, legacy) {
+        (Some(dir), false) => Expectations::load(&dir.join("submissions"))
+            .map_err(|source| VerifyError::Expectations { problem: problem.name.clone(), source })?,
+        _ => Expectations::default(),
+    };
+    let mut runnable = Vec::new();
+    let mut skipped = Vec::new();
+    for (kind, file) in submissions {
+        match language_of(grader, &file) {
+            Ok(language) => {
+                let promise = if legacy {
+                    expected_verdicts(&kind).map(Promise::Verdicts)
+                } else {
+                    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    Some(expectations.rules_for(&format!("{kind}/{name}")))
+                        .filter(|r| !r.is_empty())
+                        .map(Promise::Rules)
+                };
+                runnable.push(Runnable { kind, file, language, promise });
+            }
             Err(reason) => {
                 observer.skipped(&file, &reason);
-                None
+                skipped.push(Skipped { kind, file, reason });
             }
-        })
-        .collect();
+        }
+    }
+    // Per-test promises need every test run, not just those up to the first failure.
+    let run_all = !legacy;
 
     let mut problem = problem.clone();
     let derived = problem.time_limit.is_none();
     if derived {
-        let limit = time_limit_from_accepted(grader, &problem, &runnable, observer)?;
+        let limit = time_limit_from(grader, &problem, &runnable, run_all, observer)?;
         observer.time_limit_derived(&problem, limit);
         problem.time_limit = Some(limit);
     }
+    let options = GradeOptions { run_all, ..Default::default() };
     let mut checks = Vec::new();
-    for (kind, file, language) in runnable {
-        let result = grade_file(grader, &problem, &file, &language, &GradeOptions::default(), observer)?;
-        let expected = expected_verdicts(&kind);
-        let ok = verdict_matches(&kind, result.verdict);
-        checks.push(Checked { kind, file, expected, result, ok });
+    for Runnable { kind, file, language, promise } in runnable {
+        let result = grade_file(grader, &problem, &file, &language, &options, observer)?;
+        let verdict = promise.as_ref().map(|p| p.check(&result)).unwrap_or(Ok(()));
+        let (ok, why) = match verdict {
+            Ok(()) => (true, String::new()),
+            Err(why) => (false, why),
+        };
+        checks.push(Checked { kind, file, expected: promise, result, ok, why });
     }
     Ok(Report {
         problem: problem.name.clone(),
@@ -148,14 +238,34 @@ pub fn verify_problem(grader: &Grader, problem: &Problem, observer: &dyn Observe
         time_limit: problem.time_limit.unwrap_or_default(),
         derived,
         checks,
+        skipped,
     })
 }
 
-/// The language id of a submission file, if it is known and available here.
+/// The language id of a submission file, if it is known and available here. A Python
+/// file whose `#!` line names python2 is Python 2 (problemtools' rule), which no
+/// language here runs.
 fn language_of(grader: &Grader, file: &Path) -> Result<String, String> {
+    if names_python2(file) {
+        return Err("Python 2 (its #! line names python2); no language here runs Python 2".into());
+    }
     let id = grader.languages.id_for_file(&file.display().to_string())?;
     grader.language(&id).map_err(|e| e.to_string())?;
     Ok(id)
+}
+
+/// Whether `file` is a `.py` file whose first line is a `#!` naming python2.
+fn names_python2(file: &Path) -> bool {
+    use std::io::{BufRead, Read};
+    if file.extension().is_none_or(|e| e != "py") {
+        return false;
+    }
+    let Ok(handle) = std::fs::File::open(file) else { return false };
+    let mut first = Vec::new();
+    // Only the first line matters; a huge file without newlines is read no further than this.
+    let _ = std::io::BufReader::new(handle.take(4096)).read_until(b'\n', &mut first);
+    let line = String::from_utf8_lossy(&first);
+    line.starts_with("#!") && line.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| word == "python2")
 }
 
 fn grade_file(
@@ -176,25 +286,27 @@ fn grade_file(
     result.map_err(|source| VerifyError::Grade { file: file.to_path_buf(), source })
 }
 
-/// Runs the accepted submissions under a generous limit and applies [`derive_time_limit`].
-fn time_limit_from_accepted(
+/// Runs the submissions that lower-bound the time limit under a generous limit and
+/// applies [`derive_time_limit`] to the slowest. One that fails is left out here (as
+/// problemtools does); its own check afterwards reports it.
+fn time_limit_from(
     grader: &Grader,
     problem: &Problem,
-    runnable: &[(String, PathBuf, String)],
+    runnable: &[Runnable],
+    run_all: bool,
     observer: &dyn Observer,
 ) -> Result<f64, VerifyError> {
-    let options = GradeOptions { time_limit: Some(DERIVATION_TIME_LIMIT), ..Default::default() };
+    let options = GradeOptions { time_limit: Some(DERIVATION_TIME_LIMIT), run_all, ..Default::default() };
     let mut slowest_ms = 0;
-    for (_, file, language) in runnable.iter().filter(|(kind, _, _)| kind == "accepted") {
-        let result = grade_file(grader, problem, file, language, &options, observer)?;
-        if result.verdict != Verdict::AC {
-            return Err(VerifyError::AcceptedRejected {
-                problem: problem.name.clone(),
-                file: file.clone(),
-                verdict: result.verdict,
-            });
+    for sub in runnable {
+        let Some(promise) = &sub.promise else { continue };
+        if !promise.lower_bounds_time_limit(&sub.kind) {
+            continue;
         }
-        slowest_ms = slowest_ms.max(result.time_ms);
+        let result = grade_file(grader, problem, &sub.file, &sub.language, &options, observer)?;
+        if promise.check(&result).is_ok() {
+            slowest_ms = slowest_ms.max(result.time_ms);
+        }
     }
     Ok(derive_time_limit(slowest_ms, problem.time_multiplier))
 }
@@ -249,5 +361,32 @@ mod tests {
         assert_eq!(derive_time_limit(1234, 2.0), 3.0);
         assert_eq!(derive_time_limit(1000, 3.0), 3.0);
         assert_eq!(derive_time_limit(2100, 1.5), 4.0);
+    }
+
+    #[test]
+    fn a_python2_shebang_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("a.py", "#!/usr/bin/env python2\nprint 1\n", true),
+            ("b.py", "#!/usr/bin/python2.7\n", true),
+            ("c.py", "#!/usr/bin/env python3\n", false),
+            ("d.py", "print(1)  # python2\n", false),
+            ("e.c", "#!python2\n", false),
+            ("f.py", "#! /usr/bin/python2\n", true),
+        ];
+        for (name, text, want) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(names_python2(&path), want, "{name}");
+        }
+        assert!(!names_python2(&dir.path().join("missing.py")));
+    }
+
+    #[test]
+    fn legacy_promises_are_final_verdicts() {
+        let promise = Promise::Verdicts(expected_verdicts("run_time_error").unwrap());
+        assert_eq!(promise.label(), "RE/MLE");
+        assert!(promise.lower_bounds_time_limit("accepted"));
+        assert!(!promise.lower_bounds_time_limit("run_time_error"));
     }
 }
