@@ -14,6 +14,11 @@
 //! The compare works on the two byte slices directly, in one linear pass, and allocates
 //! nothing but the judge message.
 
+/// The flags that stand alone.
+pub const SWITCH_FLAGS: [&str; 2] = ["case_sensitive", "space_change_sensitive"];
+/// The flags followed by a non-negative number.
+pub const TOLERANCE_FLAGS: [&str; 3] = ["float_relative_tolerance", "float_absolute_tolerance", "float_tolerance"];
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Flags {
     pub case_sensitive: bool,
@@ -48,10 +53,12 @@ impl Flags {
                     }
                 }
                 other => {
+                    let tolerances = TOLERANCE_FLAGS.map(|f| format!("{f} E"));
                     return Err(format!(
-                        "unknown validator flag {other:?} (known: case_sensitive, space_change_sensitive, \
-                         float_relative_tolerance E, float_absolute_tolerance E, float_tolerance E)"
-                    ))
+                        "unknown validator flag {other:?} (known: {}, {})",
+                        SWITCH_FLAGS.join(", "),
+                        tolerances.join(", ")
+                    ));
                 }
             }
         }

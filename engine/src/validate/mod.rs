@@ -9,4 +9,4 @@ pub mod interactive;
 pub mod testlib;
 
 pub use custom::ValidatorError;
-pub use default::{compare, parse_float, Flags, Outcome};
+pub use default::{compare, parse_float, Flags, Outcome, SWITCH_FLAGS, TOLERANCE_FLAGS};

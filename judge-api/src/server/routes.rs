@@ -62,8 +62,13 @@ async fn count_responses(State(app): State<Arc<App>>, request: Request, next: Ne
 /// Turns any error answer that is not JSON yet (axum's own extractor
 /// rejections, say) into `{"error": "…"}` with the same status.
 async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was refused unread, so this connection cannot carry another request:
+        // say so, or a client's next request on it fails half-way.
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -1,6 +1,7 @@
 //! `POST /submit` bodies: parsing and checking, so that every mistake of
 //! the caller is a 4xx naming what is wrong before anything is stored.
 
+use engine::validate::{SWITCH_FLAGS, TOLERANCE_FLAGS as NUMERIC_FLAGS};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -60,10 +61,6 @@ pub struct Checked {
     /// Checked against `--callback-allow`.
     pub callback_url: Option<String>,
 }
-
-/// Output validator flags with a numeric argument.
-const NUMERIC_FLAGS: [&str; 3] = ["float_relative_tolerance", "float_absolute_tolerance", "float_tolerance"];
-const SWITCH_FLAGS: [&str; 2] = ["case_sensitive", "space_change_sensitive"];
 
 pub async fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
     let request: SubmitRequest = serde_json::from_slice(body).map_err(|e| {
