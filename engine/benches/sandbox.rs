@@ -60,6 +60,21 @@ fn raw_clone_exec(program: &std::ffi::CStr, flags: libc::c_int) {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "status {status:#x}");
 }
 
+/// CPU time (s) this process and its reaped children have used: a cost
+/// less sensitive than elapsed time to other load on the machine (work the
+/// kernel defers to its own threads is not in it).
+fn cpu_used() -> f64 {
+    let secs = |who| {
+        // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage writes only `usage`.
+        unsafe { libc::getrusage(who, &mut usage) };
+        let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        s(usage.ru_utime) + s(usage.ru_stime)
+    };
+    secs(libc::RUSAGE_SELF) + secs(libc::RUSAGE_CHILDREN)
+}
+
 fn bench_per_run(dir: &Path) {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     const ROUNDS: usize = 10;
@@ -86,23 +101,29 @@ fn bench_per_run(dir: &Path) {
         ("sandboxed run", &sandboxed),
     ];
     // Interleaved rounds (A/B/A/B...), so load changes hit every variant alike.
-    let mut totals = [0f64; 5];
+    let (mut totals, mut cpu) = ([0f64; 5], [0f64; 5]);
     for variant in &variants {
         (variant.1)();
     }
     for _ in 0..ROUNDS {
-        for (total, (_, run)) in totals.iter_mut().zip(&variants) {
-            let start = Instant::now();
+        for ((total, cpu), (_, run)) in totals.iter_mut().zip(cpu.iter_mut()).zip(&variants) {
+            let (start, cpu_start) = (Instant::now(), cpu_used());
             for _ in 0..per_round {
                 run();
             }
             *total += start.elapsed().as_secs_f64();
+            *cpu += cpu_used() - cpu_start;
         }
     }
-    let ms: Vec<f64> = totals.iter().map(|t| t * 1000.0 / (ROUNDS * per_round) as f64).collect();
+    let per_run = |t: &f64| t * 1000.0 / (ROUNDS * per_round) as f64;
+    let (ms, cpu_ms): (Vec<f64>, Vec<f64>) = (totals.iter().map(per_run).collect(), cpu.iter().map(per_run).collect());
     println!("per-run cost, static true ({} runs each, {ROUNDS} interleaved rounds)", ROUNDS * per_round);
-    for ((name, _), each) in variants.iter().zip(&ms) {
-        println!("  {name:<40}: {each:.3} ms  ({:.2}x bare)", each / ms[0]);
+    for (((name, _), each), cpu) in variants.iter().zip(&ms).zip(&cpu_ms) {
+        println!(
+            "  {name:<40}: {each:.3} ms  ({:.2}x bare); CPU {cpu:.3} ms ({:.2}x bare)",
+            each / ms[0],
+            cpu / cpu_ms[0]
+        );
     }
     let ratio = ms[4] / ms[0];
     println!("  TARGET sandboxed / bare <= 1.3: {ratio:.2}  {}", verdict(ratio <= 1.3));
