@@ -82,6 +82,9 @@ const DENIED: &[i64] = &[
     libc::SYS_shmget,
     libc::SYS_msgget,
     libc::SYS_semget,
+    // POSIX message queues: kernel memory as well, and they would outlive a
+    // run in the slot's IPC namespace (namespaces.rs).
+    libc::SYS_mq_open,
 ];
 
 /// Socket address families a program may use: local sockets, and IP (which

@@ -155,6 +155,10 @@ fn program_refuses_what_the_lists_name() {
     let answer = |nr: i64, arg0: u64| run(program, &Data { nr: nr as u32, arch: AUDIT_ARCH_X86_64, arg0 });
     let errno = |e: i32| libc::SECCOMP_RET_ERRNO | e as u32;
     assert_eq!(answer(libc::SYS_mount, 0), errno(libc::EPERM));
+    // Nothing may be created in the slot's IPC namespace, which runs share.
+    for nr in [libc::SYS_shmget, libc::SYS_msgget, libc::SYS_semget, libc::SYS_mq_open] {
+        assert_eq!(answer(nr, 0), errno(libc::EPERM), "syscall {nr}");
+    }
     assert_eq!(answer(libc::SYS_clone, libc::CLONE_NEWUSER as u64), errno(libc::EPERM));
     assert_eq!(answer(libc::SYS_clone, libc::SIGCHLD as u64), libc::SECCOMP_RET_ALLOW);
     assert_eq!(answer(libc::SYS_clone3, 0), errno(libc::ENOSYS));
