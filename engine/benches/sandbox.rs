@@ -233,7 +233,7 @@ fn bench_cpu_accuracy(dir: &Path) {
         });
         boxed3.extend(times);
     }
-    println!("CPU-time accuracy, a program burning ~{TARGET_MS:.0} ms of CPU ({RUNS}+ runs each, interleaved)");
+    println!("CPU-time accuracy, a CPU burner aimed at {TARGET_MS:.0} ms ({RUNS}+ runs each, interleaved)");
     let mut all_met = true;
     for (what, bare, boxed) in [("other core busy", &bare, &boxed), ("three runs on two cores", &bare3, &boxed3)] {
         let ((bm, brsd), (sm, srsd)) = (mean_rsd(bare), mean_rsd(boxed));
