@@ -36,7 +36,8 @@ pub struct ChildPlan<'a> {
     pub cwd: &'a CString,
     pub uid: u32,
     pub rlimits: &'a [(libc::__rlimit_resource_t, u64)],
-    pub filters: [&'a [libc::sock_filter]; 2],
+    /// The seccomp program (`seccomp.rs`).
+    pub filter: &'a [libc::sock_filter],
     /// Top of the stack the program's side runs on until exec
     /// (PROGRAM_STACK_BYTES, with a guard page below).
     pub program_stack_top: *mut libc::c_void,
@@ -111,7 +112,6 @@ fn init_main(plan: &ChildPlan) -> ! {
     sys::close_from(FIRST_NAMESPACE_FD);
     report(WireReport::ready());
 
-    let inherited_peak_kb = own_peak_kb();
     let [exec_read, exec_write] = match sys::pipe() {
         Ok(fds) => fds,
         Err(err) => setup_failed(SetupStep::Init(InitStep::CreateExecPipe), err),
@@ -140,6 +140,11 @@ fn init_main(plan: &ChildPlan) -> ! {
         report(WireReport::running());
     }
     sys::close(exec_read);
+    // The program's ru_maxrss includes the peak of the judge's memory it
+    // ran on until exec; that peak only grows, so read after the exec it
+    // bounds what the program inherited (read before, the judge's threads
+    // could raise it in between and pass their memory off as the program's).
+    let inherited_peak_kb = sys::self_usage().ru_maxrss;
 
     let end = wait_for_program(pid);
     // Then end whatever it left behind (daemons included) and reap it too.
@@ -272,10 +277,8 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     if let Err(err) = sys::set_no_new_privs() {
         fail(ExecStage::NoNewPrivs, err);
     }
-    for filter in plan.filters {
-        if let Err(err) = super::seccomp::install(filter) {
-            fail(ExecStage::Seccomp, err);
-        }
+    if let Err(err) = super::seccomp::install(plan.filter) {
+        fail(ExecStage::Seccomp, err);
     }
     let mut last = libc::ENOENT;
     for candidate in plan.candidates {
@@ -289,12 +292,6 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
         }
     }
     fail(ExecStage::Exec, last);
-}
-
-/// VmHWM (peak resident memory) of the calling process's memory in kB. The
-/// program starts from this memory, so its `ru_maxrss` starts at least this high.
-fn own_peak_kb() -> i64 {
-    vm_hwm_kb(c"/proc/self/status")
 }
 
 /// VmHWM of process `pid` (of init's PID namespace) in kB.

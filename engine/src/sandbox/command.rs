@@ -279,7 +279,7 @@ impl Command {
         if self.argv[0].is_empty() {
             return Err(SandboxError::EmptyProgram);
         }
-        let filters = seccomp::filters().as_ref().map_err(|e| SandboxError::Seccomp(e.clone()))?;
+        let filter = seccomp::program().as_ref().map_err(|e| SandboxError::Seccomp(e.clone()))?;
         let claimed;
         let uid = match self.uid {
             Some(uid) => uid,
@@ -334,7 +334,7 @@ impl Command {
             cwd: &cwd,
             uid,
             rlimits: &rlimits,
-            filters: [&filters.deny, &filters.abi_and_clone3],
+            filter,
             program_stack_top: program_stack.top(),
         };
 

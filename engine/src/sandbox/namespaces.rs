@@ -1,9 +1,14 @@
 //! Which namespaces isolate a run, and where each comes from.
 //!
-//! A slot keeps mount, network and UTS namespaces, built once by `warm.rs`
-//! and held open through fds; each run's init joins them (`child.rs`), then
-//! takes a private copy of the mount namespace. PID and IPC namespaces are
-//! new for every run: the clone of init (`command.rs`) creates them.
+//! A slot keeps mount, network, UTS and IPC namespaces, built once by
+//! `warm.rs` and held open through fds; each run's init joins them
+//! (`child.rs`), then takes a private copy of the mount namespace. The PID
+//! namespace is new for every run: the clone of init (`command.rs`)
+//! creates it. The IPC namespace can be the slot's because nothing can be
+//! created in it: seccomp refuses SysV shared memory, message queues and
+//! semaphores and POSIX message queues (`seccomp.rs`), so a run finds it
+//! as empty as a new one, for a fraction of the cost (a new IPC namespace
+//! mounts its own mqueue file system and tears it down after the run).
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -22,10 +27,11 @@ pub struct SlotNamespace {
 }
 
 /// The namespaces a slot keeps, in the order init receives their fds.
-pub const SLOT_KEPT: [SlotNamespace; 3] = [
+pub const SLOT_KEPT: [SlotNamespace; 4] = [
     SlotNamespace { flag: libc::CLONE_NEWNS, proc_name: "mnt", join_step: InitStep::JoinMountNamespace },
     SlotNamespace { flag: libc::CLONE_NEWNET, proc_name: "net", join_step: InitStep::JoinNetworkNamespace },
     SlotNamespace { flag: libc::CLONE_NEWUTS, proc_name: "uts", join_step: InitStep::JoinUtsNamespace },
+    SlotNamespace { flag: libc::CLONE_NEWIPC, proc_name: "ipc", join_step: InitStep::JoinIpcNamespace },
 ];
 
 /// Clone flags that create a slot's kept namespaces (in `warm.rs`).
@@ -39,9 +45,9 @@ pub const SLOT_CLONE_FLAGS: libc::c_int = {
     flags
 };
 
-/// Clone flags that give each run namespaces of its own: its processes die
-/// with its PID namespace, its System V IPC objects with its IPC namespace.
-pub const RUN_CLONE_FLAGS: libc::c_int = libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
+/// Clone flags that give each run a namespace of its own: its processes
+/// die with its PID namespace.
+pub const RUN_CLONE_FLAGS: libc::c_int = libc::CLONE_NEWPID;
 
 /// What init unshares after joining the slot's namespaces: a private copy
 /// of the skeleton's mount namespace, so the run's mounts are its own.
@@ -80,7 +86,7 @@ mod tests {
 
     #[test]
     fn slot_flags_cover_every_kept_namespace_and_no_run_one() {
-        assert_eq!(SLOT_CLONE_FLAGS, libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWUTS);
+        assert_eq!(SLOT_CLONE_FLAGS, libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC);
         assert_eq!(SLOT_CLONE_FLAGS & RUN_CLONE_FLAGS, 0);
     }
 }

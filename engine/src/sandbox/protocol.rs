@@ -43,10 +43,11 @@ pub enum InitStep {
     JoinUtsNamespace = -5,
     CopyMountNamespace = -6,
     SetHostname = -7,
+    JoinIpcNamespace = -8,
 }
 
 impl InitStep {
-    const ALL: [InitStep; 7] = [
+    const ALL: [InitStep; 8] = [
         InitStep::CreateExecPipe,
         InitStep::ForkProgram,
         InitStep::JoinMountNamespace,
@@ -54,6 +55,7 @@ impl InitStep {
         InitStep::JoinUtsNamespace,
         InitStep::CopyMountNamespace,
         InitStep::SetHostname,
+        InitStep::JoinIpcNamespace,
     ];
 
     pub fn describe(self) -> &'static str {
@@ -65,6 +67,7 @@ impl InitStep {
             InitStep::JoinUtsNamespace => "join the slot's UTS namespace",
             InitStep::CopyMountNamespace => "copy the mount namespace",
             InitStep::SetHostname => "set the hostname",
+            InitStep::JoinIpcNamespace => "join the slot's IPC namespace",
         }
     }
 }

@@ -1,21 +1,20 @@
-//! The seccomp filters applied to every sandboxed program just before exec.
-//! Compiled once per process and reused by every run.
+//! The seccomp program applied to every sandboxed program just before exec:
+//! built once per process, installed with one `seccomp` call per run.
 //!
-//! Two filters are installed. The first (seccompiler) refuses privileged and
-//! escape-prone syscalls with EPERM. The second (a few hand-written BPF
-//! instructions, because it needs comparisons seccompiler cannot express)
-//! kills any non-x86_64 ABI, including x32 syscall numbers, answers
+//! It kills any non-x86_64 ABI, including x32 syscall numbers, answers
 //! `clone3` with ENOSYS (its flags sit behind a pointer a filter cannot read,
-//! and ENOSYS makes libc fall back to `clone`, whose flags the first filter
-//! checks), refuses socket families other than unix and IP with
+//! and ENOSYS makes libc fall back to `clone`, whose flags are checked),
+//! refuses `clone` with namespace flags, privileged and escape-prone
+//! syscalls with EPERM, socket families other than unix and IP with
 //! EAFNOSUPPORT, and the xattr-setting calls with EOPNOTSUPP.
+//!
+//! Hand-written BPF, a binary search over the syscall numbers with an
+//! answer: the kernel prepares a filter on every install (checks, converts
+//! and JITs it, then runs it once for every syscall number to cache which
+//! ones it always allows), so a short program with a short path for each
+//! number costs a run less than a linear chain of comparisons.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
-
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
-};
 
 /// Syscalls a judged program never needs and must not have.
 const DENIED: &[i64] = &[
@@ -83,6 +82,9 @@ const DENIED: &[i64] = &[
     libc::SYS_shmget,
     libc::SYS_msgget,
     libc::SYS_semget,
+    // POSIX message queues: kernel memory as well, and they would outlive a
+    // run in the slot's IPC namespace (namespaces.rs).
+    libc::SYS_mq_open,
 ];
 
 /// Socket address families a program may use: local sockets, and IP (which
@@ -111,75 +113,127 @@ const NAMESPACE_FLAGS: &[u64] = &[
 const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
-/// Both filters, in the order they are installed.
-pub struct Filters {
-    pub deny: Vec<libc::sock_filter>,
-    pub abi_and_clone3: Vec<libc::sock_filter>,
+/// The whole program, built once per process.
+pub fn program() -> &'static Result<Vec<libc::sock_filter>, String> {
+    static PROGRAM: OnceLock<Result<Vec<libc::sock_filter>, String>> = OnceLock::new();
+    PROGRAM.get_or_init(build)
 }
 
-pub fn filters() -> &'static Result<Filters, String> {
-    static FILTERS: OnceLock<Result<Filters, String>> = OnceLock::new();
-    FILTERS.get_or_init(build)
+const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+const JSET: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+/// Offsets in `seccomp_data`.
+const NR: u32 = 0;
+const ARCH: u32 = 4;
+/// `args[0]`, its low 32 bits (little-endian).
+const ARG0_LOW: u32 = 16;
+/// Numbers a leaf of the search compares one by one.
+const LEAF: usize = 4;
+
+fn stmt(code: u16, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt: 0, jf: 0, k }
 }
 
-fn build() -> Result<Filters, String> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED.iter().map(|&nr| (nr, Vec::new())).collect();
-    let clone_rules = NAMESPACE_FLAGS
-        .iter()
-        .map(|&flag| {
-            let cond = SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(flag), flag)
-                .map_err(|e| e.to_string())?;
-            SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    rules.insert(libc::SYS_clone, clone_rules);
-    let filter =
-        SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), TargetArch::x86_64)
-            .map_err(|e| format!("building seccomp filter: {e}"))?;
-    let deny: BpfProgram =
-        filter.try_into().map_err(|e: seccompiler::BackendError| format!("compiling seccomp filter: {e}"))?;
-    let deny = deny.iter().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
-    Ok(Filters { deny, abi_and_clone3: abi_and_clone3_program() })
+fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
 }
 
-fn abi_and_clone3_program() -> Vec<libc::sock_filter> {
-    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
-    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
-    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
-    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
-    const ARG0_LOW: u32 = 16; // seccomp_data.args[0], low 32 bits (little-endian)
-    let stmt = |code, k| libc::sock_filter { code, jt: 0, jf: 0, k };
-    let jump = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
+/// What the program answers for a syscall number it does not simply allow.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Errno(i32),
+    /// Allowed for the families of SOCKET_FAMILIES, else EAFNOSUPPORT.
+    SocketFamily,
+    /// EPERM when the flags ask for a namespace, else allowed.
+    CloneFlags,
+}
+
+/// Every number with an answer, sorted; an error if one has two.
+fn answers() -> Result<Vec<(u32, Answer)>, String> {
+    let mut all: Vec<(u32, Answer)> = DENIED.iter().map(|&nr| (nr as u32, Answer::Errno(libc::EPERM))).collect();
+    all.extend(XATTR_SETTERS.iter().map(|&nr| (nr, Answer::Errno(libc::EOPNOTSUPP))));
+    all.push((libc::SYS_clone3 as u32, Answer::Errno(libc::ENOSYS)));
+    all.push((libc::SYS_socket as u32, Answer::SocketFamily));
+    all.push((libc::SYS_socketpair as u32, Answer::SocketFamily));
+    all.push((libc::SYS_clone as u32, Answer::CloneFlags));
+    all.sort_by_key(|(nr, _)| *nr);
+    if let Some(pair) = all.windows(2).find(|p| p[0].0 == p[1].0) {
+        return Err(format!("seccomp: syscall {} is listed twice ({:?}, {:?})", pair[0].0, pair[0].1, pair[1].1));
+    }
+    Ok(all)
+}
+
+/// The instructions that answer for one number; each path ends in a return.
+fn answer_body(answer: Answer) -> Result<Vec<libc::sock_filter>, String> {
+    Ok(match answer {
+        Answer::Errno(errno) => vec![stmt(RET, libc::SECCOMP_RET_ERRNO | errno as u32)],
+        Answer::SocketFamily => {
+            // The family is an int: its low 32 bits decide.
+            let families = SOCKET_FAMILIES.len() as u8;
+            let mut body = vec![stmt(LD_W_ABS, ARG0_LOW)];
+            for (i, &family) in SOCKET_FAMILIES.iter().enumerate() {
+                // Over the remaining checks and the refusal, to the allow.
+                body.push(jump(JEQ, family, families - i as u8, 0));
+            }
+            body.push(stmt(RET, libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32));
+            body.push(stmt(RET, libc::SECCOMP_RET_ALLOW));
+            body
+        }
+        Answer::CloneFlags => {
+            // Every namespace flag lives in the low 32 bits of the flags.
+            let mask = NAMESPACE_FLAGS.iter().fold(0u64, |m, f| m | f);
+            let mask = u32::try_from(mask).map_err(|_| format!("seccomp: clone flags {mask:#x} above 32 bits"))?;
+            vec![
+                stmt(LD_W_ABS, ARG0_LOW),
+                jump(JSET, mask, 0, 1),
+                stmt(RET, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+                stmt(RET, libc::SECCOMP_RET_ALLOW),
+            ]
+        }
+    })
+}
+
+/// A search over `entries` (sorted) with the syscall number loaded: the
+/// answer of its number, or allow. Jumps only forward, as BPF requires.
+fn search(entries: &[(u32, Answer)]) -> Result<Vec<libc::sock_filter>, String> {
+    let mut out = Vec::new();
+    if entries.len() <= LEAF {
+        for &(nr, answer) in entries {
+            let body = answer_body(answer)?;
+            out.push(jump(JEQ, nr, 0, body.len() as u8));
+            out.extend(body);
+        }
+        out.push(stmt(RET, libc::SECCOMP_RET_ALLOW));
+        return Ok(out);
+    }
+    let (low, high) = entries.split_at(entries.len() / 2);
+    let low = search(low)?;
+    let skip = u8::try_from(low.len()).map_err(|_| format!("seccomp: a branch of {} instructions", low.len()))?;
+    out.push(jump(JGE, high[0].0, skip, 0));
+    out.extend(low);
+    out.extend(search(high)?);
+    Ok(out)
+}
+
+fn build() -> Result<Vec<libc::sock_filter>, String> {
     let mut program = vec![
-        stmt(LD_W_ABS, 4), // seccomp_data.arch
+        stmt(LD_W_ABS, ARCH),
         jump(JEQ, AUDIT_ARCH_X86_64, 1, 0),
         stmt(RET, libc::SECCOMP_RET_KILL_PROCESS),
-        stmt(LD_W_ABS, 0), // seccomp_data.nr
+        stmt(LD_W_ABS, NR),
         jump(JGE, X32_SYSCALL_BIT, 0, 1),
         stmt(RET, libc::SECCOMP_RET_KILL_PROCESS),
-        jump(JEQ, libc::SYS_clone3 as u32, 0, 1),
-        stmt(RET, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
     ];
-    for &nr in XATTR_SETTERS {
-        program.push(jump(JEQ, nr, 0, 1));
-        program.push(stmt(RET, libc::SECCOMP_RET_ERRNO | libc::EOPNOTSUPP as u32));
+    program.extend(search(&answers()?)?);
+    if program.len() > u16::MAX as usize {
+        return Err(format!("seccomp: a program of {} instructions", program.len()));
     }
-    // socket(family, ...) and socketpair(family, ...): allow the listed
-    // families, refuse the rest. The family is an int: its low 32 bits decide.
-    let families = SOCKET_FAMILIES.len() as u8;
-    program.push(jump(JEQ, libc::SYS_socket as u32, 1, 0));
-    program.push(jump(JEQ, libc::SYS_socketpair as u32, 0, families + 2));
-    program.push(stmt(LD_W_ABS, ARG0_LOW));
-    for (i, &family) in SOCKET_FAMILIES.iter().enumerate() {
-        // Jump over the remaining checks and the refusal to the final allow.
-        program.push(jump(JEQ, family, families - i as u8, 0));
-    }
-    program.push(stmt(RET, libc::SECCOMP_RET_ERRNO | libc::EAFNOSUPPORT as u32));
-    program.push(stmt(RET, libc::SECCOMP_RET_ALLOW));
-    program
+    Ok(program)
 }
 
-/// Installs one filter on the calling thread. Raw syscall, no allocation;
+/// Installs the program on the calling thread. Raw syscall, no allocation;
 /// `no_new_privs` must already be set.
 pub fn install(program: &[libc::sock_filter]) -> Result<(), i32> {
     let prog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr() as *mut _ };
@@ -189,13 +243,5 @@ pub fn install(program: &[libc::sock_filter]) -> Result<(), i32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_compile() {
-        let f = filters().as_ref().expect("filters build");
-        assert!(f.deny.len() > DENIED.len());
-        assert_eq!(f.abi_and_clone3.len(), 8 + 2 * XATTR_SETTERS.len() + 3 + SOCKET_FAMILIES.len() + 2);
-    }
-}
+#[path = "seccomp_tests.rs"]
+mod tests;

@@ -200,9 +200,19 @@ pub fn ptrace_cont(pid: i32, signal: usize) -> Result<(), i32> {
 
 /// Resource usage of the reaped children of the calling process.
 pub fn children_usage() -> libc::rusage {
+    usage(libc::RUSAGE_CHILDREN)
+}
+
+/// The calling process's own rusage; its `ru_maxrss` is the peak (VmHWM)
+/// of the memory it runs on.
+pub fn self_usage() -> libc::rusage {
+    usage(libc::RUSAGE_SELF)
+}
+
+fn usage(who: i32) -> libc::rusage {
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let who = libc::RUSAGE_CHILDREN as usize;
+    let who = who as usize;
     // SAFETY: getrusage writes one rusage into `usage`.
     let _ = unsafe { syscall(libc::SYS_getrusage, &[who, &mut usage as *mut libc::rusage as usize]) };
     usage

@@ -3,16 +3,16 @@
 //! Building a root (a few dozen mounts and `pivot_root`) and a network
 //! namespace costs several milliseconds; a run needs neither afresh. For each
 //! slot a short-lived helper builds the skeleton root in a new mount
-//! namespace, with new network and UTS namespaces, and the judge keeps the
-//! namespaces alive through fds to them. Each run's init joins them, takes a
-//! private copy of the mount namespace and adds only its own mounts, in a
-//! fresh PID and IPC namespace of its own.
+//! namespace, with new network, UTS and IPC namespaces, and the judge keeps
+//! the namespaces alive through fds to them. Each run's init joins them,
+//! takes a private copy of the mount namespace and adds only its own mounts,
+//! in a fresh PID namespace of its own.
 //!
 //! What a run could leave behind: its processes all die with its PID
 //! namespace (and with them its sockets, abstract unix ones included, which
-//! live in the slot's network namespace); its IPC namespace and mount copy go
-//! with its last process; its `/tmp` is its own tmpfs; the skeleton is
-//! read-only to it. Runs of one slot never overlap, so nothing of one run is
+//! live in the slot's network namespace); its mount copy goes with its last
+//! process; nothing can be created in the slot's IPC namespace (seccomp);
+//! its `/tmp` is its own tmpfs; the skeleton is read-only to it. Runs of one slot never overlap, so nothing of one run is
 //! reachable from the next.
 
 use std::collections::HashMap;
