@@ -525,6 +525,8 @@ async fn caller_mistakes_are_4xx_json_errors() {
         .error(StatusCode::BAD_REQUEST, "missing field `answer`");
     for (limits, needle) in [
         (json!({"time_limit": -1}), "limits.time_limit"),
+        (json!({"time_limit": 1e-10}), "limits.time_limit"),
+        (json!({"time_limit": 5e-324}), "limits.time_limit"),
         (json!({"time_limit": 1000}), "--max-time-limit"),
         (json!({"time_limit": "1"}), "invalid type"),
         (json!({"memory": 0}), "limits.memory"),

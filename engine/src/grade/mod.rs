@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::language::{Language, Languages};
-use crate::limits::MIB;
+use crate::limits::{MIB, MIN_TIME_LIMIT};
 use crate::problem::{Problem, ValidatorSpec};
 use crate::Verdict;
 
@@ -255,14 +255,14 @@ impl Grader {
 
 /// The time limit in seconds: the caller's, else the package's, else the default.
 fn time_limit(problem: &Problem, options: &GradeOptions) -> Result<f64, GradeError> {
-    let valid = |seconds: f64| seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0;
+    let valid = |seconds: f64| seconds.is_finite() && (MIN_TIME_LIMIT..=3600.0).contains(&seconds);
     match (options.time_limit, problem.time_limit) {
-        (Some(given), _) if !valid(given) => {
-            Err(GradeError::BadOption(format!("time limit must be more than 0 and at most 3600 s, got {given}")))
-        }
+        (Some(given), _) if !valid(given) => Err(GradeError::BadOption(format!(
+            "time limit must be at least {MIN_TIME_LIMIT} and at most 3600 s, got {given}"
+        ))),
         (Some(given), _) => Ok(given),
         (None, Some(package)) if !valid(package) => Err(GradeError::Problem(format!(
-            "problem {}: time limit must be more than 0 and at most 3600 s, got {package}",
+            "problem {}: time limit must be at least {MIN_TIME_LIMIT} and at most 3600 s, got {package}",
             problem.name
         ))),
         (None, package) => Ok(package.unwrap_or(DEFAULT_TIME_LIMIT)),
@@ -312,6 +312,7 @@ mod tests {
         assert_eq!(time_limit(&problem, &given(None)).unwrap(), 1.0);
         assert_eq!(time_limit(&problem, &given(Some(f64::NAN))).unwrap_err().fault(), Fault::Caller);
         assert_eq!(time_limit(&problem, &given(Some(1e300))).unwrap_err().fault(), Fault::Caller);
+        assert_eq!(time_limit(&problem, &given(Some(1e-10))).unwrap_err().fault(), Fault::Caller);
         problem.time_limit = Some(-1.0);
         assert_eq!(time_limit(&problem, &given(None)).unwrap_err().fault(), Fault::Package);
         problem.time_limit = None;

@@ -1,6 +1,7 @@
 //! `POST /submit` bodies: parsing and checking, so that every mistake of
 //! the caller is a 4xx naming what is wrong before anything is stored.
 
+use engine::limits::MIN_TIME_LIMIT;
 use engine::validate::{SWITCH_FLAGS, TOLERANCE_FLAGS as NUMERIC_FLAGS};
 use serde::Deserialize;
 use serde_json::Value;
@@ -142,9 +143,9 @@ fn inline_problem(
     }
     let limits = limits.unwrap_or(InlineLimits { time_limit: None, memory: None, output: None });
     let time_limit = limits.time_limit.unwrap_or(DEFAULT_TIME_LIMIT);
-    if !time_limit.is_finite() || time_limit <= 0.0 || time_limit > config.max_time_limit {
+    if !time_limit.is_finite() || time_limit < MIN_TIME_LIMIT || time_limit > config.max_time_limit {
         return Err(ApiError::bad_request(format!(
-            "limits.time_limit must be above 0 and at most {} seconds (--max-time-limit), got {time_limit}",
+            "limits.time_limit must be at least {MIN_TIME_LIMIT} and at most {} seconds (--max-time-limit), got {time_limit}",
             config.max_time_limit
         )));
     }
