@@ -2,6 +2,7 @@
 //!
 //! - `mod.rs`: start-up (store, languages, problems, self-check), shutdown;
 //! - `config.rs`: flags; `routes.rs`: the router and handlers;
+//! - `listen.rs`: the accept loop, connection timeouts and limits;
 //! - `submit.rs`: checking submissions into a `job::JobSpec`;
 //! - `queue.rs`: accepting jobs into the store, workers leasing them;
 //! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
@@ -17,6 +18,7 @@ mod callbacks;
 mod config;
 mod error;
 mod job;
+mod listen;
 mod metrics;
 mod openapi;
 mod outcome;
@@ -191,6 +193,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
     init_logging(args.log_json);
     let config = config::check_args(&args)?;
     let token = config::read_token(&args)?;
+    let limits = config::connection_limits(&args)?;
 
     let languages = match &args.languages {
         Some(dir) => {
@@ -207,7 +210,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         .thread_name("judge-serve")
         .build()
         .map_err(|e| Failure::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let store = open_store(&args, &config).await?;
         // Workers x tests-at-once stays near the core count, so a busy
         // server queues submissions instead of oversubscribing the CPUs
@@ -223,8 +226,12 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         if let Some(dir) = problems_dir {
             problems::load_dir(app.store.as_ref(), &dir, app.packages.limits).await.map_err(Failure::usage)?;
         }
-        serve(Arc::new(app), args.listen).await
-    })
+        serve(Arc::new(app), args.listen, limits).await
+    });
+    // Gradings still running after the grace period are not waited for:
+    // their jobs go back to the queue when their leases expire.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    outcome
 }
 
 /// Opens the store. SQLite has one user (the directory is locked), so jobs
@@ -285,7 +292,7 @@ fn listen_to_other_nodes(app: &Arc<App>) {
     }));
 }
 
-async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
+async fn serve(app: Arc<App>, listen: SocketAddr, limits: listen::Limits) -> Result<ExitCode, Failure> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Failure::internal(format!("cannot listen on {listen}: {e}")))?;
@@ -302,6 +309,9 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
         queue = app.config.queue,
         languages = %available.join(","),
         auth = app.config.auth,
+        header_timeout_secs = limits.header_timeout.as_secs(),
+        idle_timeout_secs = limits.idle_timeout.as_secs(),
+        max_connections = limits.max_connections,
         "listening on http://{address}"
     );
 
@@ -318,19 +328,20 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
             });
         }
     };
-    let served = axum::serve(listener, routes::router(app.clone())).with_graceful_shutdown(shutdown).await;
+    let started = listen::serve(listener, routes::router(app.clone()), limits, shutdown).await;
 
     app.start_draining();
-    for worker in workers {
-        let _ = worker.await;
-    }
-    match served {
-        Ok(()) => {
-            info!("stopped");
-            Ok(ExitCode::SUCCESS)
+    let left = limits.shutdown_grace.saturating_sub(started.elapsed().min(limits.shutdown_grace));
+    let workers_done = async {
+        for worker in workers {
+            let _ = worker.await;
         }
-        Err(e) => Err(Failure::internal(format!("serving on {address}: {e}"))),
+    };
+    if tokio::time::timeout(left.max(std::time::Duration::from_secs(1)), workers_done).await.is_err() {
+        warn!("gradings still running after the shutdown grace period: leaving them to their leases");
     }
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn wait_for_signal() -> &'static str {
