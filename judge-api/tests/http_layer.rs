@@ -29,11 +29,17 @@ struct Server {
 impl Server {
     /// Starts `judge serve` with `args` and waits until /healthz says 200.
     fn start(args: &[&str]) -> Server {
+        Server::start_with(&[], args)
+    }
+
+    /// `wrapper` (a command such as `prlimit ...`) runs the judge.
+    fn start_with(wrapper: &[&str], args: &[&str]) -> Server {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let data = tempfile::Builder::new().prefix("judge-http-layer-").tempdir().expect("a temp data dir");
         let mut child = Command::new("unshare")
             .args(["--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c"])
             .arg("mkdir -p /run/judge/work && mount -t tmpfs -o mode=0755 judge-test /run/judge/work && exec \"$0\" \"$@\"")
+            .args(if wrapper.is_empty() { &["env"][..] } else { wrapper })
             .arg(env!("CARGO_BIN_EXE_judge"))
             .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1", "--data-dir"])
             .arg(data.path())
@@ -217,4 +223,15 @@ fn sigterm_with_a_half_sent_request_exits_within_the_grace() {
     assert!(exit.success(), "exit status {exit:?}; logs:\n{}", server.logs());
     assert!(server.logs().contains("stopped"), "{}", server.logs());
     drop(stream);
+}
+
+/// Started under a soft limit of 1024 open files (hard 4096), the server
+/// runs with the hard one.
+#[test]
+fn the_open_files_soft_limit_is_raised_to_the_hard_one() {
+    let server = Server::start_with(&["prlimit", "--nofile=1024:4096"], &[]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.judge_pid())).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("a Max open files line");
+    let numbers: Vec<&str> = line["Max open files".len()..].split_whitespace().collect();
+    assert_eq!(numbers[..2], ["4096", "4096"], "{line}");
 }

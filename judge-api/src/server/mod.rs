@@ -191,6 +191,9 @@ impl App {
 
 pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
     init_logging(args.log_json);
+    if let Some(limit) = crate::OPEN_FILES_LIMIT.get() {
+        tracing::debug!("{limit}");
+    }
     let config = config::check_args(&args)?;
     let token = config::read_token(&args)?;
     let limits = config::connection_limits(&args)?;
