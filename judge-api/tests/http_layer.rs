@@ -235,3 +235,44 @@ fn the_open_files_soft_limit_is_raised_to_the_hard_one() {
     let numbers: Vec<&str> = line["Max open files".len()..].split_whitespace().collect();
     assert_eq!(numbers[..2], ["4096", "4096"], "{line}");
 }
+
+/// Requests hyper refuses before the app sees them.
+fn malformed_requests() -> Vec<(&'static str, String)> {
+    let path = format!("/{}", "a".repeat(64 * 1024));
+    let many_headers: String = (0..5000).map(|i| format!("X-Header-{i}: v\r\n")).collect();
+    vec![
+        (
+            "duplicate Content-Length",
+            "POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello".into(),
+        ),
+        ("negative Content-Length", "POST /submit HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".into()),
+        ("unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n".into()),
+        ("a 64 KB path", format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")),
+        ("5,000 headers", format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n")),
+        ("a bad path", "GET /submissions/%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n".into()),
+    ]
+}
+
+/// Each is either closed without a response or answered 4xx with a JSON
+/// body holding an "error" key.
+#[test]
+fn malformed_requests_get_json_errors_or_a_close() {
+    let server = Server::start(&[]);
+    for (what, request) in malformed_requests() {
+        let mut stream = server.connect().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // The server may close before it has read everything: a write error is fine.
+        let _ = stream.write_all(request.as_bytes());
+        let answer = read_response(&mut stream).unwrap_or_default();
+        eprintln!("{what}: {answer:?}");
+        if answer.is_empty() {
+            continue;
+        }
+        let status: u16 = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        assert!((400..500).contains(&status), "{what}: {answer}");
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let json: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: the body is not JSON ({e}): {answer}"));
+        assert!(json["error"].is_string(), "{what}: {answer}");
+    }
+}

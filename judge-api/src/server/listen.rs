@@ -22,6 +22,8 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
+use super::hyper_errors::JsonErrorsIo;
+
 /// The connection limits (`judge serve` flags).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -151,8 +153,9 @@ impl Connection {
                 }
             })
         };
-        let connection =
-            self.builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(JsonErrorsIo::new(stream)), TowerToHyperService::new(service));
         tokio::pin!(connection);
         let mut closing = false;
         loop {

@@ -3,6 +3,7 @@
 //! - `mod.rs`: start-up (store, languages, problems, self-check), shutdown;
 //! - `config.rs`: flags; `routes.rs`: the router and handlers;
 //! - `listen.rs`: the accept loop, connection timeouts and limits;
+//!   `hyper_errors.rs`: JSON bodies for hyper's own error answers;
 //! - `submit.rs`: checking submissions into a `job::JobSpec`;
 //! - `queue.rs`: accepting jobs into the store, workers leasing them;
 //! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
@@ -17,6 +18,7 @@ mod auth;
 mod callbacks;
 mod config;
 mod error;
+mod hyper_errors;
 mod job;
 mod listen;
 mod metrics;
