@@ -196,6 +196,11 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
     if let Some(limit) = crate::OPEN_FILES_LIMIT.get() {
         tracing::debug!("{limit}");
     }
+    match engine::scratch::remove_stale() {
+        Ok(0) => {}
+        Ok(removed) => info!(removed, "removed empty scratch dirs that judges killed earlier left in /run/judge/work"),
+        Err(e) => warn!("cannot clean up old scratch dirs: {e}"),
+    }
     let config = config::check_args(&args)?;
     let token = config::read_token(&args)?;
     let limits = config::connection_limits(&args)?;
