@@ -4,6 +4,7 @@
 //! - `config.rs`: flags; `routes.rs`: the router and handlers;
 //! - `listen.rs`: the accept loop, connection timeouts and limits;
 //!   `hyper_errors.rs`: JSON bodies for hyper's own error answers;
+//! - `sandbox_health.rs`: `/healthz` following sandbox start failures;
 //! - `submit.rs`: checking submissions into a `job::JobSpec`;
 //! - `queue.rs`: accepting jobs into the store, workers leasing them;
 //! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
@@ -28,6 +29,7 @@ mod packages;
 mod problems;
 mod queue;
 mod routes;
+mod sandbox_health;
 mod submit;
 mod waiters;
 
@@ -63,7 +65,11 @@ pub struct LoadedProblem {
 pub enum Health {
     Pending,
     Ok,
+    /// The self-check at start failed: nothing is graded.
     Failed(String),
+    /// A grading's sandboxes could not start (setup failed, out of
+    /// descriptors); the next grading that runs clears it.
+    Failing(String),
 }
 
 /// Grades one submission (blocking); `Grader::grade` outside unit tests.
@@ -389,7 +395,7 @@ async fn self_check(app: Arc<App>) {
             app.metrics.sandbox_failures.fetch_add(1, Relaxed);
             error!("sandbox self-check failed; /healthz answers 503 and submissions are refused: {reason}")
         }
-        Health::Pending => {}
+        Health::Pending | Health::Failing(_) => {}
     }
     app.set_health(health);
 }
