@@ -45,8 +45,36 @@ fn private_mounts() {
     }
 }
 
+/// What `raise_open_files_limit` did, logged once logging is set up.
+pub static OPEN_FILES_LIMIT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard one: systemd's default soft
+/// limit (1024) is below what a busy server's connections and sandboxes use.
+fn raise_open_files_limit() -> String {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return format!("cannot read RLIMIT_NOFILE: {}", std::io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur;
+    if before == limit.rlim_max {
+        return format!("open files limit already at the hard limit ({before})");
+    }
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return format!(
+            "cannot raise RLIMIT_NOFILE from {before} to {}: {}",
+            limit.rlim_max,
+            std::io::Error::last_os_error()
+        );
+    }
+    format!("open files limit raised from {before} to {}", limit.rlim_max)
+}
+
 fn main() -> ExitCode {
     private_mounts();
+    let _ = OPEN_FILES_LIMIT.set(raise_open_files_limit());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

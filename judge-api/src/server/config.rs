@@ -97,6 +97,20 @@ pub struct ServeArgs {
     /// This node's name in logs and the store [default: host name and pid].
     #[arg(long)]
     pub node_id: Option<String>,
+    /// Seconds a client has to send a request's head (line and headers);
+    /// past it, the connection is closed.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may sit with no request in flight before it is closed.
+    #[arg(long, default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; past it, new ones wait until one closes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds after SIGTERM before connections still open are dropped and
+    /// the server exits.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
     /// Log one JSON object per line instead of text.
     #[arg(long)]
     pub log_json: bool,
@@ -216,6 +230,29 @@ pub fn check_args(args: &ServeArgs) -> Result<Config, Failure> {
         max_package_bytes: args.max_package_mib << 20,
         data_dir: args.data_dir.clone(),
         node,
+    })
+}
+
+/// The connection limits from the flags.
+pub fn connection_limits(args: &ServeArgs) -> Result<super::listen::Limits, Failure> {
+    let seconds = |name: &str, value: u64| {
+        if value == 0 || value > 86_400 {
+            Err(Failure::usage(format!("--{name} must be between 1 and 86400, got {value}")))
+        } else {
+            Ok(Duration::from_secs(value))
+        }
+    };
+    if args.max_connections == 0 || args.max_connections > 1_000_000 {
+        return Err(Failure::usage(format!(
+            "--max-connections must be between 1 and 1000000, got {}",
+            args.max_connections
+        )));
+    }
+    Ok(super::listen::Limits {
+        header_timeout: seconds("header-timeout-secs", args.header_timeout_secs)?,
+        idle_timeout: seconds("idle-timeout-secs", args.idle_timeout_secs)?,
+        max_connections: args.max_connections,
+        shutdown_grace: seconds("shutdown-grace-secs", args.shutdown_grace_secs)?,
     })
 }
 

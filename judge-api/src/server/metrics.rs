@@ -153,7 +153,11 @@ impl Metrics {
         r.register("judge_workers", "Size of the worker pool.", pool);
         r.register("judge_workers_busy", "Workers grading a submission now.", self.busy_workers.0.clone());
         r.register("judge_results_stored", "Submissions held in the result store.", self.results_stored.clone());
-        r.register("judge_sandbox_healthy", "1 when the start-up sandbox self-check passed.", self.healthy.0.clone());
+        r.register(
+            "judge_sandbox_healthy",
+            "1 when the sandbox self-check passed and the last grading could start its sandboxes.",
+            self.healthy.0.clone(),
+        );
 
         for (name, help, histogram) in [
             ("judge_compile_duration_seconds", "Compile step duration.", &self.compile_duration),

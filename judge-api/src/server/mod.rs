@@ -2,6 +2,9 @@
 //!
 //! - `mod.rs`: start-up (store, languages, problems, self-check), shutdown;
 //! - `config.rs`: flags; `routes.rs`: the router and handlers;
+//! - `listen.rs`: the accept loop, connection timeouts and limits;
+//!   `hyper_errors.rs`: JSON bodies for hyper's own error answers;
+//! - `sandbox_health.rs`: `/healthz` following sandbox start failures;
 //! - `submit.rs`: checking submissions into a `job::JobSpec`;
 //! - `queue.rs`: accepting jobs into the store, workers leasing them;
 //! - `outcome.rs`: rendering and awaiting results; `waiters.rs`: wake-ups;
@@ -16,7 +19,9 @@ mod auth;
 mod callbacks;
 mod config;
 mod error;
+mod hyper_errors;
 mod job;
+mod listen;
 mod metrics;
 mod openapi;
 mod outcome;
@@ -24,6 +29,7 @@ mod packages;
 mod problems;
 mod queue;
 mod routes;
+mod sandbox_health;
 mod submit;
 mod waiters;
 
@@ -59,7 +65,11 @@ pub struct LoadedProblem {
 pub enum Health {
     Pending,
     Ok,
+    /// The self-check at start failed: nothing is graded.
     Failed(String),
+    /// A grading's sandboxes could not start (setup failed, out of
+    /// descriptors); the next grading that runs clears it.
+    Failing(String),
 }
 
 /// Grades one submission (blocking); `Grader::grade` outside unit tests.
@@ -189,8 +199,17 @@ impl App {
 
 pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
     init_logging(args.log_json);
+    if let Some(limit) = crate::OPEN_FILES_LIMIT.get() {
+        tracing::debug!("{limit}");
+    }
+    match engine::scratch::remove_stale() {
+        Ok(0) => {}
+        Ok(removed) => info!(removed, "removed empty scratch dirs that judges killed earlier left in /run/judge/work"),
+        Err(e) => warn!("cannot clean up old scratch dirs: {e}"),
+    }
     let config = config::check_args(&args)?;
     let token = config::read_token(&args)?;
+    let limits = config::connection_limits(&args)?;
 
     let languages = match &args.languages {
         Some(dir) => {
@@ -207,7 +226,7 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         .thread_name("judge-serve")
         .build()
         .map_err(|e| Failure::internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let store = open_store(&args, &config).await?;
         // Workers x tests-at-once stays near the core count, so a busy
         // server queues submissions instead of oversubscribing the CPUs
@@ -223,8 +242,12 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         if let Some(dir) = problems_dir {
             problems::load_dir(app.store.as_ref(), &dir, app.packages.limits).await.map_err(Failure::usage)?;
         }
-        serve(Arc::new(app), args.listen).await
-    })
+        serve(Arc::new(app), args.listen, limits).await
+    });
+    // Gradings still running after the grace period are not waited for:
+    // their jobs go back to the queue when their leases expire.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    outcome
 }
 
 /// Opens the store. SQLite has one user (the directory is locked), so jobs
@@ -285,7 +308,7 @@ fn listen_to_other_nodes(app: &Arc<App>) {
     }));
 }
 
-async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
+async fn serve(app: Arc<App>, listen: SocketAddr, limits: listen::Limits) -> Result<ExitCode, Failure> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| Failure::internal(format!("cannot listen on {listen}: {e}")))?;
@@ -302,6 +325,9 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
         queue = app.config.queue,
         languages = %available.join(","),
         auth = app.config.auth,
+        header_timeout_secs = limits.header_timeout.as_secs(),
+        idle_timeout_secs = limits.idle_timeout.as_secs(),
+        max_connections = limits.max_connections,
         "listening on http://{address}"
     );
 
@@ -318,19 +344,20 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> Result<ExitCode, Failure> {
             });
         }
     };
-    let served = axum::serve(listener, routes::router(app.clone())).with_graceful_shutdown(shutdown).await;
+    let started = listen::serve(listener, routes::router(app.clone()), limits, shutdown).await;
 
     app.start_draining();
-    for worker in workers {
-        let _ = worker.await;
-    }
-    match served {
-        Ok(()) => {
-            info!("stopped");
-            Ok(ExitCode::SUCCESS)
+    let left = limits.shutdown_grace.saturating_sub(started.elapsed().min(limits.shutdown_grace));
+    let workers_done = async {
+        for worker in workers {
+            let _ = worker.await;
         }
-        Err(e) => Err(Failure::internal(format!("serving on {address}: {e}"))),
+    };
+    if tokio::time::timeout(left.max(std::time::Duration::from_secs(1)), workers_done).await.is_err() {
+        warn!("gradings still running after the shutdown grace period: leaving them to their leases");
     }
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn wait_for_signal() -> &'static str {
@@ -368,7 +395,7 @@ async fn self_check(app: Arc<App>) {
             app.metrics.sandbox_failures.fetch_add(1, Relaxed);
             error!("sandbox self-check failed; /healthz answers 503 and submissions are refused: {reason}")
         }
-        Health::Pending => {}
+        Health::Pending | Health::Failing(_) => {}
     }
     app.set_health(health);
 }

@@ -99,7 +99,7 @@ async fn worker(index: usize, app: Arc<App>) {
     while !app.is_draining() {
         // Only a node whose sandbox passed its self-check takes jobs; others
         // leave them to nodes that can grade.
-        if !matches!(app.health(), super::Health::Ok) {
+        if !matches!(app.health(), super::Health::Ok | super::Health::Failing(_)) {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
@@ -202,6 +202,9 @@ async fn run_job(app: Arc<App>, job: Claimed) {
                 })
             };
             let result = heartbeat(&app, &lease, task, &progress).await;
+            if let Ok(graded) = &result {
+                super::sandbox_health::observe(&app, graded);
+            }
             let outcome = match result {
                 Ok(Ok(result)) => {
                     record(&app, &result);

@@ -134,3 +134,49 @@ async fn draining_finishes_running_jobs_and_keeps_queued_ones_stored() {
     assert_eq!(app.store.get(&queued, 0).await.unwrap().unwrap().state, State::Queued, "kept for the next start");
     assert_eq!(app.store.queue_depth().await.unwrap(), 1);
 }
+
+/// `/healthz` over the router: its status and body.
+async fn healthz(app: &Arc<App>) -> (StatusCode, serde_json::Value) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/healthz").body(axum::body::Body::empty()).unwrap();
+    let response = crate::server::routes::router(app.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_start_failures_turn_healthz_503_until_a_grading_runs() {
+    let (app, _dir) = App::for_tests(
+        1,
+        4,
+        Box::new(|_, submission, _, _| {
+            if submission.source.starts_with(b"emfile") {
+                Err(GradeError::Internal("sandbox setup failed at `pipe`: EMFILE (Too many open files)".into()))
+            } else if submission.source.starts_with(b"other") {
+                Err(GradeError::Internal("the checker wrote nothing".into()))
+            } else {
+                Ok(accepted())
+            }
+        }),
+    )
+    .await;
+    let _workers = start_workers(&app);
+    assert_eq!(healthz(&app).await.0, StatusCode::OK);
+
+    let (failing, _) = accept(&app, new_id(), &spec("emfile", None), None, None).await.unwrap();
+    assert_eq!(done(&app, &failing).await.status, 500);
+    let (status, body) = healthz(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body["error"].as_str().unwrap().contains("EMFILE"), "{body}");
+
+    // An internal error that is not the sandbox's start leaves it as it is.
+    let (other, _) = accept(&app, new_id(), &spec("other", None), None, None).await.unwrap();
+    assert_eq!(done(&app, &other).await.status, 500);
+    assert_eq!(healthz(&app).await.0, StatusCode::SERVICE_UNAVAILABLE);
+
+    // Still taking jobs; one that runs turns it back to 200.
+    let (fine, _) = accept(&app, new_id(), &spec("fine", None), None, None).await.unwrap();
+    assert_eq!(done(&app, &fine).await.status, 200);
+    assert_eq!(healthz(&app).await.0, StatusCode::OK);
+}

@@ -209,6 +209,10 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
         Health::Failed(reason) => {
             ApiError::unavailable(format!("the sandbox self-check failed: {reason}"), None).into_response()
         }
+        Health::Failing(reason) => {
+            ApiError::unavailable(format!("sandboxes could not be started in the last grading: {reason}"), None)
+                .into_response()
+        }
     }
 }
 
