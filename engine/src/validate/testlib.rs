@@ -153,15 +153,7 @@ fn partial_fraction(message: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn exited(code: i32, stderr: &str) -> RunResult {
-        let mut run = RunResult::internal_error("");
-        run.status = if code == 0 { RunStatus::Ok } else { RunStatus::Re };
-        run.message = None;
-        run.exit_code = Some(code);
-        run.stderr = stderr.as_bytes().to_vec();
-        run
-    }
+    use crate::validate::tests::exited;
 
     #[test]
     fn exit_codes_give_testlib_verdicts() {
