@@ -6,22 +6,23 @@
 //! --pid --fork --kill-child --mount-proc` with a private tmpfs at
 //! /run/judge/work (as in `server.rs`); spoken to over raw TCP.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+#[path = "common/serve.rs"]
+mod serve;
+
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use serve::{echo_all, Serve};
 use tempfile::TempDir;
 
 /// One server at a time: the timing assertions mean little under a pile-up.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 struct Server {
-    /// The `unshare` process; the judge is its only child.
-    child: Child,
-    address: String,
-    logs: Arc<Mutex<String>>,
+    serve: Serve,
     _data: TempDir,
     _turn: std::sync::MutexGuard<'static, ()>,
 }
@@ -36,44 +37,11 @@ impl Server {
     fn start_with(wrapper: &[&str], args: &[&str]) -> Server {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let data = tempfile::Builder::new().prefix("judge-http-layer-").tempdir().expect("a temp data dir");
-        let mut child = Command::new("unshare")
-            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c"])
-            .arg("mkdir -p /run/judge/work && mount -t tmpfs -o mode=0755 judge-test /run/judge/work && exec \"$0\" \"$@\"")
-            .args(if wrapper.is_empty() { &["env"][..] } else { wrapper })
-            .arg(env!("CARGO_BIN_EXE_judge"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1", "--data-dir"])
-            .arg(data.path())
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting unshare ... judge serve");
-        let stderr = child.stderr.take().unwrap();
-        let logs = Arc::new(Mutex::new(String::new()));
-        let (address_tx, address_rx) = mpsc::channel();
-        {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    eprintln!("[server] {line}");
-                    if let Some(rest) = line.split("listening on http://").nth(1) {
-                        let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                        let _ = address_tx.send(address);
-                    }
-                    let mut logs = logs.lock().unwrap();
-                    logs.push_str(&line);
-                    logs.push('\n');
-                }
-            });
-        }
-        let Ok(address) = address_rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            panic!("the server did not say where it listens; logs:\n{}", logs.lock().unwrap());
-        };
-        let server = Server { child, address, logs, _data: data, _turn: turn };
+        let mut serve_args = vec!["--workers", "1", "--data-dir"];
+        serve_args.push(data.path().to_str().expect("a UTF-8 temp dir"));
+        serve_args.extend_from_slice(args);
+        let serve = Serve::spawn("server", wrapper, &serve_args, echo_all);
+        let server = Server { serve, _data: data, _turn: turn };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let answer = server.connect().and_then(|mut s| exchange(&mut s, HEALTHZ));
@@ -87,27 +55,18 @@ impl Server {
     }
 
     fn connect(&self) -> std::io::Result<TcpStream> {
-        let stream = TcpStream::connect(&self.address)?;
+        let stream = TcpStream::connect(&self.serve.address)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         Ok(stream)
     }
 
     fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        self.serve.logs()
     }
 
     /// The judge's pid (in our namespace): the only child of `unshare`.
     fn judge_pid(&self) -> i32 {
-        let pid = self.child.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
-        children.split_whitespace().next().expect("unshare has a child").parse().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.serve.judge_pid()
     }
 }
 
@@ -210,7 +169,7 @@ fn sigterm_with_a_half_sent_request_exits_within_the_grace() {
     let started = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
     let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
+        if let Some(exit) = server.serve.child.try_wait().unwrap() {
             break exit;
         }
         assert!(

@@ -4,15 +4,17 @@
 
 #![allow(dead_code)] // shared by several test crates, each using a part
 
-use std::io::{BufRead, BufReader};
+#[path = "../common/serve.rs"]
+mod serve;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
+
+use serve::Serve;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -37,9 +39,8 @@ impl Drop for TempDir {
 
 pub struct Node {
     pub name: String,
-    child: Child,
+    serve: Serve,
     pub base: String,
-    logs: Arc<Mutex<String>>,
     pub client: reqwest::Client,
 }
 
@@ -64,62 +65,17 @@ impl Answer {
 impl Node {
     /// Starts `judge serve --listen 127.0.0.1:0 ARGS` and waits for /healthz.
     pub async fn start(name: &str, args: &[String]) -> Node {
-        let mut command = Command::new("unshare");
-        command
-            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c"])
-            .arg("mkdir -p /run/judge/work && mount -t tmpfs -o mode=0755 judge-test /run/judge/work && exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_judge"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--node-id", name])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("starting unshare ... judge serve");
-        let stderr = child.stderr.take().unwrap();
-        let logs = Arc::new(Mutex::new(String::new()));
-        let (address_tx, address_rx) = mpsc::channel();
-        {
-            let logs = logs.clone();
-            let name = name.to_string();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if !line.contains(" graded ") {
-                        eprintln!("[{name}] {line}");
-                    }
-                    if let Some(rest) = line.split("listening on http://").nth(1) {
-                        let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                        let _ = address_tx.send(address);
-                    }
-                    let mut logs = logs.lock().unwrap();
-                    logs.push_str(&line);
-                    logs.push('\n');
-                }
-            });
-        }
-        let Ok(address) = address_rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name} did not say where it listens; logs:\n{}", logs.lock().unwrap());
-        };
+        let mut serve_args = vec!["--node-id".to_string(), name.to_string()];
+        serve_args.extend_from_slice(args);
+        // Each grading logs a " graded " line: kept for `graded_ids`, not echoed.
+        let serve = Serve::spawn(name, &[], &serve_args, |line| !line.contains(" graded "));
         let node = Node {
             name: name.to_string(),
-            child,
-            base: format!("http://{address}"),
-            logs,
+            base: serve.origin(),
+            serve,
             client: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = node.client.get(node.url("/healthz")).send().await {
-                if r.status() == StatusCode::OK {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "{name}: /healthz never answered 200; logs:\n{}", node.logs());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        node.serve.wait_healthy(&node.client).await;
         node
     }
 
@@ -128,13 +84,12 @@ impl Node {
     }
 
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        self.serve.logs()
     }
 
     /// SIGKILL: `unshare` dies and `--kill-child` kills the judge with it.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.serve.kill();
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -162,11 +117,5 @@ impl Node {
             .filter(|l| l.contains(" graded"))
             .filter_map(|l| l.split(" id=").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_string()))
             .collect()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

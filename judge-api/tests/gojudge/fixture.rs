@@ -5,15 +5,15 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+#[path = "../common/serve.rs"]
+mod serve;
 
 use serde_json::Value;
 
+use serve::{echo_all, Serve};
+
 pub struct Server {
-    child: Child,
+    serve: Serve,
     /// `http://127.0.0.1:PORT`
     pub origin: String,
     pub client: reqwest::Client,
@@ -22,48 +22,9 @@ pub struct Server {
 impl Server {
     /// Starts `judge serve` with `args` and waits until /healthz says 200.
     pub async fn start(args: &[&str]) -> Server {
-        let mut child = Command::new("unshare")
-            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c"])
-            .arg("mkdir -p /run/judge/work && mount -t tmpfs -o mode=0755 judge-test /run/judge/work && exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_judge"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting unshare ... judge serve");
-        let stderr = child.stderr.take().unwrap();
-        let (address_tx, address_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("[server] {line}");
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                    let _ = address_tx.send(address);
-                }
-            }
-        });
-        let address = match address_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(address) => address,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("judge serve did not say where it listens within 60 s");
-            }
-        };
-        let server = Server { child, origin: format!("http://{address}"), client: reqwest::Client::new() };
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = server.client.get(format!("{}/healthz", server.origin)).send().await {
-                if r.status() == reqwest::StatusCode::OK {
-                    break;
-                }
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "/healthz never answered 200");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let serve = Serve::spawn("server", &[], args, echo_all);
+        let server = Server { origin: serve.origin(), serve, client: reqwest::Client::new() };
+        server.serve.wait_healthy(&server.client).await;
         server
     }
 
@@ -96,14 +57,6 @@ impl Server {
         let response = self.client.get(self.url(path)).send().await.expect("GET");
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Killing unshare kills the judge (--kill-child) and with it the namespace.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
