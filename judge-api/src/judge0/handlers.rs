@@ -288,7 +288,8 @@ pub async fn config_info(State(app): State<Arc<App>>) -> Response {
         "enable_command_line_arguments": true,
         "enable_submission_delete": false,
         "enable_callbacks": true,
-        "callbacks_max_tries": 0,
+        "callbacks_max_tries": callback_tries(app.config.callback_retry),
+        // server/callbacks.rs: one attempt's time limit.
         "callbacks_timeout": 10.0,
         "enable_additional_files": false,
         "max_queue_size": app.config.queue,
@@ -322,4 +323,19 @@ pub async fn config_info(State(app): State<Arc<App>>) -> Response {
         "enable_network": false,
     }))
     .into_response()
+}
+
+/// Deliveries a callback gets: the first, then retries 1 s, 2 s, 4 s … (up
+/// to 64 s) apart for as long as `--callback-retry-secs` allows.
+fn callback_tries(retry: Duration) -> u64 {
+    let limit = retry.as_millis() as u64;
+    let (mut elapsed, mut tries) = (0u64, 1u64);
+    loop {
+        let backoff = 1000u64 << (tries - 1).min(6);
+        if elapsed + backoff > limit {
+            return tries;
+        }
+        elapsed += backoff;
+        tries += 1;
+    }
 }

@@ -130,11 +130,13 @@ impl Catalog {
 
     /// Names of the languages that take `compiler_options` (for `/config_info`).
     pub fn compiler_option_languages(&self) -> Vec<String> {
-        self.entries
-            .iter()
-            .filter(|e| COMPILER_OPTIONS.contains(&e.language.id.as_str()))
-            .map(|e| e.name.clone())
-            .collect()
+        let mut names: Vec<String> = Vec::new();
+        for entry in self.entries.iter().filter(|e| COMPILER_OPTIONS.contains(&e.language.id.as_str())) {
+            if !names.contains(&entry.name) {
+                names.push(entry.name.clone());
+            }
+        }
+        names
     }
 }
 
