@@ -331,6 +331,9 @@ async fn serve(app: Arc<App>, listen: SocketAddr, limits: listen::Limits) -> Res
     let workers = queue::start_workers(&app);
     tokio::spawn(callbacks::deliver(app.clone()));
     tokio::spawn(self_check(app.clone()));
+    // The Judge0 language catalogue probes toolchain versions: built now, not on a client's first request.
+    let judge0 = app.judge0.clone();
+    tokio::spawn(async move { judge0.catalog().await });
 
     let available: Vec<&str> = app.language_list.iter().filter(|l| l.available).map(|l| l.id.as_str()).collect();
     info!(
