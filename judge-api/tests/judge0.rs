@@ -31,53 +31,71 @@ fn status(result: &Value) -> u64 {
 async fn every_status_the_engine_can_give() {
     let server = Arc::new(Server::start(&["--workers", "2"]).await);
     let hog = "#include <stdlib.h>\n#include <string.h>\nint main(void){for(int i=0;i<32;i++){char*p=malloc(8<<20);if(!p)return 9;memset(p,1,8<<20);}return 0;}";
-    let cases: Vec<(u64, Value)> = vec![
-        (3, json!({ "source_code": "print(input())", "language_id": 71, "stdin": "x", "expected_output": "x\n\n" })),
-        (4, json!({ "source_code": "print(1)", "language_id": 71, "expected_output": "2" })),
+    let cases: Vec<(&str, u64, Value)> = vec![
         (
+            "ac",
+            3,
+            json!({ "source_code": "print(input())", "language_id": 71, "stdin": "x", "expected_output": "x\n\n" }),
+        ),
+        ("ruby", 3, json!({ "source_code": "puts 1", "language_id": 72 })),
+        ("wa", 4, json!({ "source_code": "print(1)", "language_id": 71, "expected_output": "2" })),
+        (
+            "cpu",
             5,
             json!({ "source_code": "while True: pass", "language_id": 71, "cpu_time_limit": 0.3, "cpu_extra_time": 0 }),
         ),
-        (6, c("int main( {")),
-        (7, c("int main(void){volatile int*p=0;*p=1;return 0;}")),
-        (8, json!({ "source_code": "while True: print('x' * 4096)", "language_id": 71, "max_file_size": 16 })),
-        (9, c("int main(void){volatile int a=7,z=0;return a/z;}")),
-        (10, c("#include <stdlib.h>\nint main(void){abort();}")),
-        (11, c("int main(void){return 4;}")),
-        (12, c("#include <signal.h>\nint main(void){raise(SIGUSR1);return 0;}")),
+        ("wall", 5, json!({ "source_code": "import time\ntime.sleep(5)", "language_id": 71, "wall_time_limit": 1 })),
+        ("ce", 6, c("int main( {")),
+        ("segv", 7, c("int main(void){volatile int*p=0;*p=1;return 0;}")),
+        ("xfsz", 8, json!({ "source_code": "while True: print('x' * 4096)", "language_id": 71, "max_file_size": 16 })),
+        ("fpe", 9, c("int main(void){volatile int a=7,z=0;return a/z;}")),
+        ("abrt", 10, c("#include <stdlib.h>\nint main(void){abort();}")),
+        ("nzec", 11, c("int main(void){return 4;}")),
+        ("usr1", 12, c("#include <signal.h>\nint main(void){raise(SIGUSR1);return 0;}")),
         // Memory over the limit: killed; Judge0 has no memory status, so 12 with SIGKILL.
-        (12, json!({ "source_code": hog, "language_id": 50, "memory_limit": 65536 })),
+        ("memory", 12, json!({ "source_code": hog, "language_id": 50, "memory_limit": 65536 })),
     ];
     let mut tasks = tokio::task::JoinSet::new();
-    for (expected, body) in cases {
+    for (label, expected, body) in cases {
         let server = server.clone();
-        tasks.spawn(async move { (expected, server.run(&body, false).await) });
+        tasks.spawn(async move { (label, expected, server.run(&body, false).await) });
     }
     let mut seen = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let (expected, result) = done.unwrap();
-        assert_eq!(status(&result), expected, "{result}");
+        let (label, expected, result) = done.unwrap();
+        assert_eq!(status(&result), expected, "{label}: {result}");
         seen.push(expected);
-        match expected {
-            3 => assert_eq!(result["stdout"], "x\n"),
-            5 => assert!(result["time"].as_str().unwrap().parse::<f64>().unwrap() >= 0.3, "{result}"),
-            6 => assert!(result["compile_output"].as_str().unwrap().contains("error"), "{result}"),
-            7 => assert_eq!(result["exit_signal"], 11),
-            8 => assert_eq!(result["exit_signal"], 25),
-            9 => assert_eq!(result["exit_signal"], 8),
-            10 => assert_eq!(result["exit_signal"], 6),
-            11 => {
-                assert_eq!(result["exit_code"], 4);
-                assert_eq!(result["message"], "Exited with error status 4");
+        let message = result["message"].as_str().unwrap_or_default();
+        match label {
+            "ac" => assert_eq!(result["stdout"], "x\n"),
+            // Judge0 runs Ruby without a compile step: our syntax check's "Syntax OK" is not shown.
+            "ruby" => assert!(result["compile_output"].is_null(), "{result}"),
+            "cpu" => {
+                assert!(result["time"].as_str().unwrap().parse::<f64>().unwrap() >= 0.3, "{result}");
+                assert_eq!(message, "Time limit exceeded");
             }
-            12 => assert!(result["exit_signal"] == 10 || result["exit_signal"] == 9, "{result}"),
+            "wall" => assert_eq!(message, "Time limit exceeded (wall clock)", "{result}"),
+            "ce" => assert!(result["compile_output"].as_str().unwrap().contains("error"), "{result}"),
+            "segv" => assert_eq!((result["exit_signal"].as_i64(), message), (Some(11), "Caught fatal signal 11")),
+            "xfsz" => assert_eq!(result["exit_signal"], 25),
+            "fpe" => assert_eq!(result["exit_signal"], 8),
+            "abrt" => assert_eq!(result["exit_signal"], 6),
+            "nzec" => {
+                assert_eq!(result["exit_code"], 4);
+                assert_eq!(message, "Exited with error status 4");
+            }
+            "usr1" => assert_eq!(result["exit_signal"], 10),
+            "memory" => {
+                assert_eq!(result["exit_signal"], 9, "{result}");
+                assert!(result["memory"].as_u64().unwrap() >= 60_000, "{result}");
+            }
             _ => {}
         }
         assert!(result["created_at"].as_str().unwrap().ends_with('Z'), "{result}");
         assert!(result["finished_at"].is_string(), "{result}");
     }
     seen.sort();
-    assert_eq!(seen, vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 12]);
+    assert_eq!(seen, vec![3, 3, 4, 5, 5, 6, 7, 8, 9, 10, 11, 12, 12]);
 }
 
 /// 13 and 14 need a toolchain that misbehaves: a language directory whose

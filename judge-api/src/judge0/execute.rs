@@ -65,7 +65,7 @@ fn compile_and_run(finished: &mut Finished, lang: &Language) -> Result<(), Strin
             finished.exit_code = result.exit_code;
             return Ok(());
         }
-        if !output.is_empty() {
+        if !output.is_empty() && !super::languages::INTERPRETED.contains(&lang.id.as_str()) {
             finished.compile_output = Some(output);
         }
     }
@@ -149,7 +149,10 @@ fn classify(finished: &mut Finished, result: RunResult) {
         }
         RunStatus::Tle => {
             let wall = result.message.as_deref().is_some_and(|m| m.contains("wall"));
-            (TIME_LIMIT, Some(if wall { "Wall time limit exceeded" } else { "Time limit exceeded" }.to_string()))
+            (
+                TIME_LIMIT,
+                Some(if wall { "Time limit exceeded (wall clock)" } else { "Time limit exceeded" }.to_string()),
+            )
         }
         // Judge0 has no memory verdict: a program over its memory limit is
         // killed, which it reports as a runtime error (SIGKILL, "Other").

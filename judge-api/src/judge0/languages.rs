@@ -54,6 +54,10 @@ const IDS: &[(u32, &str, &str)] = &[
 /// `compiler_options` can go right after it.
 pub const COMPILER_OPTIONS: &[&str] = &["c", "cpp", "rust", "haskell", "pascal", "ocaml"];
 
+/// Languages Judge0 runs without a compile step: what our syntax check
+/// prints ("Syntax OK") is not shown as `compile_output` unless it failed.
+pub const INTERPRETED: &[&str] = &["python3", "javascript", "ruby", "php", "perl", "lua"];
+
 /// One Judge0 language id this server answers to.
 #[derive(Clone, Debug)]
 pub struct Entry {

@@ -143,4 +143,16 @@ pub fn merge(doc: &mut Value) {
         doc["components"]["securitySchemes"]["judge0"] =
             json!({ "type": "apiKey", "in": "header", "name": "X-Auth-Token" });
     }
+    // With --token, either header opens these routes.
+    if doc["security"].is_array() {
+        if let Some(paths) = doc["paths"].as_object_mut() {
+            for (_, item) in paths.iter_mut().filter(|(name, _)| name.starts_with("/judge0/")) {
+                if let Some(operations) = item.as_object_mut() {
+                    for operation in operations.values_mut() {
+                        operation["security"] = json!([{ "bearer": [] }, { "judge0": [] }]);
+                    }
+                }
+            }
+        }
+    }
 }
