@@ -4,6 +4,7 @@
 mod cli_grade;
 mod cli_run;
 mod gojudge;
+mod judge0;
 mod server;
 mod store;
 

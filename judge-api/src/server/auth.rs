@@ -1,4 +1,5 @@
-//! `--token T`: every path but `/healthz` needs `Authorization: Bearer T`.
+//! `--token T`: every path but `/healthz` needs `Authorization: Bearer T`
+//! (under `/judge0`, Judge0's `X-Auth-Token: T` does too).
 
 use std::sync::Arc;
 
@@ -12,7 +13,10 @@ use super::App;
 
 pub async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     if let Some(token) = &app.token {
-        if request.uri().path() != "/healthz" {
+        let judge0_header = request.headers().get("x-auth-token").and_then(|v| v.to_str().ok());
+        let judge0_ok = request.uri().path().starts_with("/judge0/")
+            && judge0_header.is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()));
+        if request.uri().path() != "/healthz" && !judge0_ok {
             let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
             if let Err(message) = check(given, token) {
                 return ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();

@@ -192,16 +192,20 @@ async fn post(app: &App, client: &reqwest::Client, job: &CallbackJob) -> Result<
         Ok(_) => return Err("the result is gone (expired)".to_string()),
         Err(e) => return Err(e.to_string()),
     };
-    let body = outcome::body_bytes(outcome::render(&record)).await;
-    let mut request = client.post(&job.url).header("content-type", "application/json");
+    // A Judge0 submission's result goes as Judge0 sends it: PUT, its own shape.
+    let (method, body) = match crate::judge0::callback_body(app, &record).await {
+        Some(body) => (reqwest::Method::PUT, body),
+        None => (reqwest::Method::POST, outcome::body_bytes(outcome::render(&record)).await),
+    };
+    let mut request = client.request(method.clone(), &job.url).header("content-type", "application/json");
     if let Some(secret) = &app.config.callback_secret {
         request = request.header("x-judge-signature", signature(secret.as_bytes(), &body));
     }
-    let response = request.body(body).send().await.map_err(|e| format!("POST {}: {e}", job.url))?;
+    let response = request.body(body).send().await.map_err(|e| format!("{method} {}: {e}", job.url))?;
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("POST {}: answered {}", job.url, response.status()))
+        Err(format!("{method} {}: answered {}", job.url, response.status()))
     }
 }
 

@@ -18,7 +18,7 @@ use super::App;
 pub struct LanguageId(String);
 
 impl LanguageId {
-    pub(super) fn checked(id: String) -> LanguageId {
+    pub(crate) fn checked(id: String) -> LanguageId {
         LanguageId(id)
     }
 }
@@ -46,6 +46,8 @@ pub enum ProblemSpec {
     Named { name: String, hash: String },
     /// Tests given in the request, with checked limits.
     Inline { tests: Vec<InlineTest>, limits: Limits, validator_flags: Vec<String> },
+    /// A Judge0 submission: run once on its stdin (`crate::judge0`), not graded.
+    Judge0(Box<crate::judge0::model::Job>),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -102,6 +104,9 @@ impl JobSpec {
                     options,
                     tests,
                 })
+            }
+            ProblemSpec::Judge0(_) => {
+                Err(ApiError::internal("internal error: a Judge0 job reached the grader; workers run those apart"))
             }
             ProblemSpec::Inline { tests, limits, validator_flags } => {
                 let tests: Vec<_> =

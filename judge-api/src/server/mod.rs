@@ -16,22 +16,22 @@
 //! The state lives in `crate::store`, so a restart loses nothing.
 
 mod auth;
-mod callbacks;
+pub(crate) mod callbacks;
 mod config;
-mod error;
+pub(crate) mod error;
 mod hyper_errors;
-mod job;
+pub(crate) mod job;
 mod listen;
 mod metrics;
 mod openapi;
-mod outcome;
+pub(crate) mod outcome;
 mod packages;
 mod problems;
-mod queue;
+pub(crate) mod queue;
 mod routes;
 mod sandbox_health;
 mod submit;
-mod waiters;
+pub(crate) mod waiters;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -91,6 +91,8 @@ pub struct App {
     pub metrics: metrics::Metrics,
     /// go-judge's API: its file cache and run slots.
     pub gojudge: Arc<crate::gojudge::GoJudge>,
+    /// Judge0's API: its language catalogue and the languages its jobs run with.
+    pub judge0: Arc<crate::judge0::Judge0>,
     /// This node's name (`--node-id`).
     pub node: String,
     /// Wakes an idle worker: a job was stored or put back.
@@ -104,9 +106,16 @@ pub struct App {
 }
 
 impl App {
-    fn new(config: Config, store: Arc<dyn Store>, grade: GradeFn, gojudge: Arc<crate::gojudge::GoJudge>) -> App {
+    fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        grade: GradeFn,
+        gojudge: Arc<crate::gojudge::GoJudge>,
+        judge0: Arc<crate::judge0::Judge0>,
+    ) -> App {
         App {
             gojudge,
+            judge0,
             token: None,
             language_list: Vec::new(),
             packages: problems::Packages::new(
@@ -188,7 +197,9 @@ impl App {
             data_dir: dir.0.clone(),
             node: "test".into(),
         };
-        let app = App::new(config, Arc::new(store), grade, crate::gojudge::GoJudge::for_tests());
+        let languages = Arc::new(Languages::embedded().expect("the built-in language definitions"));
+        let judge0 = crate::judge0::Judge0::new(languages);
+        let app = App::new(config, Arc::new(store), grade, crate::gojudge::GoJudge::for_tests(), judge0);
         let sum =
             Problem::inline("sum", vec![("1".into(), b"1\n".to_vec(), b"1\n".to_vec())], 1.0, 64, 64, vec![]).unwrap();
         app.packages.insert(TEST_PACKAGE, LoadedProblem { problem: Arc::new(sum), time_limit: 1.0 });
@@ -232,11 +243,13 @@ pub fn main(args: ServeArgs) -> Result<ExitCode, Failure> {
         // server queues submissions instead of oversubscribing the CPUs
         // (CPU time stays honest either way; wall limits would not).
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let grader = Grader::new(Arc::new(languages)).with_parallelism(cpus / config.workers.max(1));
+        let languages = Arc::new(languages);
+        let judge0 = crate::judge0::Judge0::new(languages.clone());
+        let grader = Grader::new(languages).with_parallelism(cpus / config.workers.max(1));
         let grade: GradeFn = Box::new(move |problem, submission, options, progress| {
             grader.grade(problem, submission, options, progress)
         });
-        let mut app = App::new(config, store, grade, gojudge);
+        let mut app = App::new(config, store, grade, gojudge, judge0);
         app.token = token;
         app.language_list = language_list;
         if let Some(dir) = problems_dir {
@@ -318,6 +331,9 @@ async fn serve(app: Arc<App>, listen: SocketAddr, limits: listen::Limits) -> Res
     let workers = queue::start_workers(&app);
     tokio::spawn(callbacks::deliver(app.clone()));
     tokio::spawn(self_check(app.clone()));
+    // The Judge0 language catalogue probes toolchain versions: built now, not on a client's first request.
+    let judge0 = app.judge0.clone();
+    tokio::spawn(async move { judge0.catalog().await });
 
     let available: Vec<&str> = app.language_list.iter().filter(|l| l.available).map(|l| l.id.as_str()).collect();
     info!(

@@ -258,6 +258,7 @@ pub fn document(config: &Config) -> Value {
     if config.auth {
         doc["security"] = json!([{ "bearer": [] }]);
     }
+    crate::judge0::openapi::merge(&mut doc);
     doc
 }
 

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::error::ApiError;
-use super::job::JobSpec;
+use super::job::{JobSpec, ProblemSpec};
 use super::App;
 use crate::store::{exhausted_outcome, now_ms, Claimed, Inserted, NewSubmission, Outcome, StoreError};
 
@@ -176,60 +176,11 @@ async fn run_job(app: Arc<App>, job: Claimed) {
     app.metrics.busy_workers.fetch_add(1, Relaxed);
     let started = Instant::now();
 
-    let grading = match JobSpec::from_json(&spec) {
-        Ok(spec) => {
-            let language = spec.language.to_string();
-            spec.grading(&app).await.map(|g| (language, g))
+    let (outcome, language, problem_label) = match JobSpec::from_json(&spec) {
+        Ok(JobSpec { language, problem: ProblemSpec::Judge0(job), .. }) => {
+            (run_judge0(&app, &id, &lease, *job, started).await, language.to_string(), "(judge0)".to_string())
         }
-        Err(e) => Err(e),
-    };
-    let (outcome, language, problem_label) = match grading {
-        Err(error) => {
-            (error_outcome(&app, &id, "(unknown)", "(unknown)", error, started), String::new(), String::new())
-        }
-        Ok((language, grading)) => {
-            let label = grading.problem_name.clone().unwrap_or_else(|| "(inline)".to_string());
-            let package = grading.package.clone();
-            let progress = Arc::new(std::sync::Mutex::new((0u32, grading.tests as u32)));
-            let task = {
-                let app = app.clone();
-                let progress = progress.clone();
-                tokio::task::spawn_blocking(move || {
-                    let report = |done: usize, total: usize| {
-                        *progress.lock().unwrap_or_else(|p| p.into_inner()) = (done as u32, total as u32);
-                    };
-                    (app.grade)(&grading.problem, &grading.submission, &grading.options, &report)
-                })
-            };
-            let result = heartbeat(&app, &lease, task, &progress).await;
-            if let Ok(graded) = &result {
-                super::sandbox_health::observe(&app, graded);
-            }
-            let outcome = match result {
-                Ok(Ok(result)) => {
-                    record(&app, &result);
-                    let mut body = serde_json::to_string(&result).unwrap_or_default();
-                    // The package version graded against, for a named problem.
-                    if let (Some(hash), Some(b'}')) = (&package, body.as_bytes().last()) {
-                        body.truncate(body.len() - 1);
-                        body.push_str(&format!(",\"package\":\"{hash}\"}}"));
-                    }
-                    Outcome { status: 200, body }
-                }
-                Ok(Err(e)) => {
-                    let error = grade_error(e, grading.problem_name.as_deref());
-                    error_outcome(&app, &id, &language, &label, error, started)
-                }
-                Err(e) => {
-                    let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
-                    let error = ApiError::internal(format!(
-                        "internal error: the grader failed ({detail}); this is the judge's fault"
-                    ));
-                    error_outcome(&app, &id, &language, &label, error, started)
-                }
-            };
-            (outcome, language, label)
-        }
+        parsed => grade_native(&app, &id, &lease, parsed, started).await,
     };
     let elapsed = started.elapsed();
     app.metrics.busy_workers.fetch_sub(1, Relaxed);
@@ -264,13 +215,102 @@ async fn run_job(app: Arc<App>, job: Claimed) {
     }
 }
 
+/// Grades a native job (or answers why it cannot be): its outcome, language and problem label.
+async fn grade_native(
+    app: &Arc<App>,
+    id: &str,
+    lease: &crate::store::Lease,
+    parsed: Result<JobSpec, ApiError>,
+    started: Instant,
+) -> (Outcome, String, String) {
+    let grading = match parsed {
+        Ok(spec) => {
+            let language = spec.language.to_string();
+            spec.grading(app).await.map(|g| (language, g))
+        }
+        Err(e) => Err(e),
+    };
+    match grading {
+        Err(error) => (error_outcome(app, id, "(unknown)", "(unknown)", error, started), String::new(), String::new()),
+        Ok((language, grading)) => {
+            let label = grading.problem_name.clone().unwrap_or_else(|| "(inline)".to_string());
+            let package = grading.package.clone();
+            let progress = Arc::new(std::sync::Mutex::new((0u32, grading.tests as u32)));
+            let task = {
+                let app = app.clone();
+                let progress = progress.clone();
+                tokio::task::spawn_blocking(move || {
+                    let report = |done: usize, total: usize| {
+                        *progress.lock().unwrap_or_else(|p| p.into_inner()) = (done as u32, total as u32);
+                    };
+                    (app.grade)(&grading.problem, &grading.submission, &grading.options, &report)
+                })
+            };
+            let result = heartbeat(app, lease, task, &progress).await;
+            if let Ok(graded) = &result {
+                super::sandbox_health::observe(app, graded);
+            }
+            let outcome = match result {
+                Ok(Ok(result)) => {
+                    record(app, &result);
+                    let mut body = serde_json::to_string(&result).unwrap_or_default();
+                    // The package version graded against, for a named problem.
+                    if let (Some(hash), Some(b'}')) = (&package, body.as_bytes().last()) {
+                        body.truncate(body.len() - 1);
+                        body.push_str(&format!(",\"package\":\"{hash}\"}}"));
+                    }
+                    Outcome { status: 200, body }
+                }
+                Ok(Err(e)) => {
+                    let error = grade_error(e, grading.problem_name.as_deref());
+                    error_outcome(app, id, &language, &label, error, started)
+                }
+                Err(e) => {
+                    let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
+                    let error = ApiError::internal(format!(
+                        "internal error: the grader failed ({detail}); this is the judge's fault"
+                    ));
+                    error_outcome(app, id, &language, &label, error, started)
+                }
+            };
+            (outcome, language, label)
+        }
+    }
+}
+
+/// Runs a Judge0 job on a blocking thread, renewing the lease meanwhile.
+async fn run_judge0(
+    app: &Arc<App>,
+    id: &str,
+    lease: &crate::store::Lease,
+    job: crate::judge0::model::Job,
+    started: Instant,
+) -> Outcome {
+    let progress = std::sync::Mutex::new((0u32, 1u32));
+    let language = job.language.clone();
+    let task = {
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || crate::judge0::run_job(&app.judge0, job))
+    };
+    match heartbeat(app, lease, task, &progress).await {
+        Ok(body) => Outcome { status: 200, body },
+        Err(e) => {
+            let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
+            let error = ApiError::internal(format!(
+                "internal error: the Judge0 run failed ({detail}); this is the judge's fault"
+            ));
+            error_outcome(app, id, &language, "(judge0)", error, started)
+        }
+    }
+}
+
 /// Waits for the grading while renewing the lease and recording progress.
-async fn heartbeat(
+async fn heartbeat<T>(
     app: &App,
     lease: &crate::store::Lease,
-    mut task: JoinHandle<Result<GradeResult, GradeError>>,
+    mut task: JoinHandle<T>,
     progress: &std::sync::Mutex<(u32, u32)>,
-) -> Result<Result<GradeResult, GradeError>, tokio::task::JoinError> {
+) -> Result<T, tokio::task::JoinError> {
     let period = (app.config.lease / 3).clamp(Duration::from_millis(100), Duration::from_secs(1));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut lost = false;

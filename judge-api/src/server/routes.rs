@@ -39,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .nest("/go-judge", crate::gojudge::router(app.gojudge.clone()))
+        .nest("/judge0", crate::judge0::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(app.config.max_body_bytes))
