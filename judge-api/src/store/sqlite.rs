@@ -397,7 +397,7 @@ mod tests {
         let store = SqliteStore::open(&dir).await.unwrap();
         let second = SqliteStore::open_waiting(&dir, Duration::from_millis(200)).await;
         assert!(second.is_err(), "a second process must not share the directory");
-        super::super::contract_tests::leases_guard_results_and_expired_ones_come_back(&store).await;
+        super::super::contract_tests::keeps_the_contract(&store).await;
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
