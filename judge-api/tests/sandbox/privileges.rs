@@ -1,0 +1,71 @@
+//! Privileged calls and the seccomp filter: refused, or fatal for
+//! foreign-architecture syscalls.
+
+use crate::assert_status;
+use crate::common::*;
+
+// ---------------------------------------------------------------------------
+// Privileged calls
+
+fn privileged(call: &str) -> String {
+    let prog = compile("privileged");
+    let _g = shared();
+    let r = run_prog(&prog, &[], &[call]);
+    assert_status(&r, "OK");
+    let got = field(&r.stdout, call).unwrap_or_else(|| panic!("no result for {call}: {r:#?}")).to_string();
+    assert_ne!(got, "ok", "{call} succeeded in the sandbox: {}", r.stdout);
+    assert!(got.starts_with('E'), "{call}: {}", r.stdout);
+    got
+}
+
+#[test]
+fn mount_is_refused() {
+    privileged("mount");
+    privileged("mount_proc");
+}
+
+#[test]
+fn unshare_of_a_user_namespace_is_refused() {
+    privileged("unshare_user");
+    privileged("unshare_mount");
+    privileged("clone_newuser");
+}
+
+#[test]
+fn ptrace_is_refused() {
+    privileged("ptrace_traceme");
+    privileged("ptrace_attach");
+}
+
+#[test]
+fn setuid_root_is_refused() {
+    assert_eq!(privileged("setuid"), "EPERM");
+}
+
+#[test]
+fn chroot_is_refused() {
+    privileged("chroot");
+}
+
+// ---------------------------------------------------------------------------
+// seccomp
+
+#[test]
+fn x32_syscall_kills_the_program_with_sigsys() {
+    let prog = compile("x32");
+    let _g = shared();
+    let r = run_prog(&prog, &[], &[]);
+    assert_status(&r, "RE");
+    assert_eq!(r.signal.as_deref(), Some("SIGSYS"), "{r:#?}");
+    assert!(!r.stdout.contains("survived"), "{r:#?}");
+}
+
+#[test]
+fn clone3_is_enosys_and_threads_still_work() {
+    let prog = compile("clone3");
+    let _g = shared();
+    let r = run_prog(&prog, &[], &[]);
+    assert_status(&r, "OK");
+    assert_eq!(field(&r.stdout, "clone3"), Some("ENOSYS"), "{}", r.stdout);
+    assert_eq!(field(&r.stdout, "thread"), Some("ok"), "{}", r.stdout);
+}
