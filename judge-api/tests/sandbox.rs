@@ -17,8 +17,16 @@ mod privileges;
 #[path = "sandbox/verdicts.rs"]
 mod verdicts;
 
-use common::RunJson;
+use common::{compile, run_prog, shared, RunJson};
 
 fn assert_status(r: &RunJson, status: &str) {
     assert_eq!(r.status, status, "unexpected verdict: {r:#?}");
+}
+
+/// `tests/hostile/<name>.c` compiled and run once with `args`, beside
+/// other tests' runs (`common::shared`).
+fn run_hostile(name: &str, args: &[&str]) -> RunJson {
+    let prog = compile(name);
+    let _g = shared();
+    run_prog(&prog, &[], args)
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::assert_status;
 use crate::common::*;
+use crate::run_hostile;
 
 // ---------------------------------------------------------------------------
 // Network
@@ -38,9 +39,7 @@ fn network_cannot_reach_a_host_listener() {
 
 #[test]
 fn etc_shadow_is_not_readable() {
-    let prog = compile("read_files");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &["/etc/shadow", "/etc/passwd", "/proc/1/root/etc/shadow"]);
+    let r = run_hostile("read_files", &["/etc/shadow", "/etc/passwd", "/proc/1/root/etc/shadow"]);
     assert_status(&r, "OK");
     for path in ["/etc/shadow", "/etc/passwd", "/proc/1/root/etc/shadow"] {
         let got = field(&r.stdout, path).unwrap_or_else(|| panic!("no result for {path}: {}", r.stdout));
@@ -107,9 +106,7 @@ fn writing_to_usr_root_and_box_fails_and_host_is_unchanged() {
 
 #[test]
 fn proc_shows_only_the_sandbox_processes() {
-    let prog = compile("proc_list");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("proc_list", &[]);
     assert_status(&r, "OK");
     let pids: Vec<u32> = field(&r.stdout, "pids")
         .expect("pid list")

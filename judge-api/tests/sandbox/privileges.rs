@@ -3,14 +3,13 @@
 
 use crate::assert_status;
 use crate::common::*;
+use crate::run_hostile;
 
 // ---------------------------------------------------------------------------
 // Privileged calls
 
 fn privileged(call: &str) -> String {
-    let prog = compile("privileged");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[call]);
+    let r = run_hostile("privileged", &[call]);
     assert_status(&r, "OK");
     let got = field(&r.stdout, call).unwrap_or_else(|| panic!("no result for {call}: {r:#?}")).to_string();
     assert_ne!(got, "ok", "{call} succeeded in the sandbox: {}", r.stdout);
@@ -52,9 +51,7 @@ fn chroot_is_refused() {
 
 #[test]
 fn x32_syscall_kills_the_program_with_sigsys() {
-    let prog = compile("x32");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("x32", &[]);
     assert_status(&r, "RE");
     assert_eq!(r.signal.as_deref(), Some("SIGSYS"), "{r:#?}");
     assert!(!r.stdout.contains("survived"), "{r:#?}");
@@ -62,9 +59,7 @@ fn x32_syscall_kills_the_program_with_sigsys() {
 
 #[test]
 fn clone3_is_enosys_and_threads_still_work() {
-    let prog = compile("clone3");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("clone3", &[]);
     assert_status(&r, "OK");
     assert_eq!(field(&r.stdout, "clone3"), Some("ENOSYS"), "{}", r.stdout);
     assert_eq!(field(&r.stdout, "thread"), Some("ok"), "{}", r.stdout);

@@ -5,15 +5,14 @@ use std::path::Path;
 
 use crate::assert_status;
 use crate::common::*;
+use crate::run_hostile;
 
 // ---------------------------------------------------------------------------
 // Crashes
 
 #[test]
 fn segfault_is_re_with_sigsegv() {
-    let prog = compile("segfault");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("segfault", &[]);
     assert_status(&r, "RE");
     assert_eq!(r.signal.as_deref(), Some("SIGSEGV"));
     assert_eq!(r.exit_code, None);
@@ -21,27 +20,21 @@ fn segfault_is_re_with_sigsegv() {
 
 #[test]
 fn abort_is_re_with_sigabrt() {
-    let prog = compile("abort");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("abort", &[]);
     assert_status(&r, "RE");
     assert_eq!(r.signal.as_deref(), Some("SIGABRT"));
 }
 
 #[test]
 fn division_by_zero_is_re_with_sigfpe() {
-    let prog = compile("div_zero");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("div_zero", &[]);
     assert_status(&r, "RE");
     assert_eq!(r.signal.as_deref(), Some("SIGFPE"));
 }
 
 #[test]
 fn nonzero_exit_is_re_with_its_exit_code() {
-    let prog = compile("exit3");
-    let _g = shared();
-    let r = run_prog(&prog, &[], &[]);
+    let r = run_hostile("exit3", &[]);
     assert_status(&r, "RE");
     assert_eq!(r.exit_code, Some(3));
     assert_eq!(r.signal, None);
