@@ -1,6 +1,7 @@
 //! `callback_url` against a real local receiver: delivered once with a
 //! valid signature, retried until a failing receiver accepts, refused at
-//! submit for hosts outside `--callback-allow`.
+//! submit for hosts outside `--callback-allow`, and refused at send time for
+//! names that resolve to internal addresses the allow-list does not name.
 
 #[path = "durability/node.rs"]
 mod node;
@@ -190,4 +191,54 @@ async fn a_pending_callback_survives_a_restart() {
     assert_eq!(delivered["id"], answer.json["id"]);
     assert_eq!(delivered["verdict"], "AC");
     assert!(second.logs().contains("callback delivered"));
+}
+
+/// A host allowed by name is resolved when the delivery is sent: an
+/// internal address it resolves to is refused unless the allow-list names
+/// that address; literal internal addresses are refused at submit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn internal_addresses_need_to_be_named_in_the_allow_list() {
+    let (receiver, named_port) = start_receiver().await;
+    let (unnamed, unnamed_port) = start_receiver().await;
+    let data = TempDir::new("callback-addresses");
+    let allow = format!("*,127.0.0.1:{named_port}");
+    let args: Vec<String> =
+        ["--data-dir", data.0.to_str().unwrap(), "--callback-allow", &allow].iter().map(|s| s.to_string()).collect();
+    let node = Node::start("callback-addresses", &args).await;
+
+    // `*` admits the name localhost; only the port whose address is listed gets the result.
+    let refused = node.submit(&submission(&format!("http://localhost:{unnamed_port}/hook/unnamed"))).await;
+    assert_eq!(refused.status, StatusCode::ACCEPTED, "{}", refused.text);
+    let delivered = node.submit(&submission(&format!("http://localhost:{named_port}/hook/named"))).await;
+    assert_eq!(delivered.status, StatusCode::ACCEPTED, "{}", delivered.text);
+    let posts = posts_to(&receiver, "named", 1).await;
+    assert_eq!(serde_json::from_slice::<Value>(&posts[0].1).unwrap()["id"], delivered.json["id"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !node.logs().contains("callback refused") {
+        assert!(Instant::now() < deadline, "no refusal logged:\n{}", node.logs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(node.logs().contains("localhost resolves to 127.0.0.1"), "{}", node.logs());
+    // Refused for good: not retried.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(unnamed.posts.lock().unwrap().is_empty(), "a callback reached an address the list does not name");
+    assert_eq!(node.logs().matches("callback refused").count(), 1, "{}", node.logs());
+
+    // Internal address literals are refused at submit, however they are written.
+    for url in [
+        format!("http://127.0.0.1:{unnamed_port}/hook/x"),
+        format!("http://[::ffff:127.0.0.1]:{unnamed_port}/hook/x"),
+        "http://169.254.169.254/latest/meta-data".to_string(),
+        "http://[::1]/hook".to_string(),
+        "http://0.0.0.0/hook".to_string(),
+        "http://10.0.0.1/hook".to_string(),
+    ] {
+        let answer = node.submit(&submission(&url)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{url}: {}", answer.text);
+        assert!(answer.json["error"].as_str().unwrap().contains("internal address"), "{url}: {}", answer.text);
+    }
+    // The listed address itself is allowed as a literal too.
+    let literal = node.submit(&submission(&format!("http://127.0.0.1:{named_port}/hook/literal"))).await;
+    assert_eq!(literal.status, StatusCode::ACCEPTED, "{}", literal.text);
+    posts_to(&receiver, "literal", 1).await;
 }

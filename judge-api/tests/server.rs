@@ -154,7 +154,8 @@ async fn openapi_document_matches_the_routes() {
                         || concrete.starts_with("/submissions/")
                         || concrete.starts_with("/problems/")
                         || concrete.starts_with("/judge0/submissions/")
-                        || concrete.starts_with("/judge0/languages/")),
+                        || concrete.starts_with("/judge0/languages/")
+                        || concrete.starts_with("/go-judge/file/")),
                 "{method} {concrete} is documented but answers {}",
                 answer.status
             );
@@ -190,6 +191,13 @@ async fn openapi_document_matches_the_routes() {
         "GET /judge0/about",
         "GET /judge0/version",
         "GET /judge0/config_info",
+        "POST /go-judge/run",
+        "GET /go-judge/file",
+        "POST /go-judge/file",
+        "GET /go-judge/file/{id}",
+        "DELETE /go-judge/file/{id}",
+        "GET /go-judge/version",
+        "GET /go-judge/config",
     ];
     served.sort();
     assert_eq!(documented, served);

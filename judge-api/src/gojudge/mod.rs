@@ -12,6 +12,7 @@ mod error;
 mod handlers;
 mod model;
 mod multipart;
+pub mod openapi;
 mod run;
 mod workdir;
 

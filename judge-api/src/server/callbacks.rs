@@ -3,10 +3,15 @@
 //! restart drops none; any node may deliver, retrying with backoff until
 //! `--callback-retry-secs` after the result. With `--callback-secret` the
 //! body is signed: `X-Judge-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
-//! Only hosts matching `--callback-allow` are reached (none by default), and
-//! redirects are not followed, so the judge cannot be aimed at internal
-//! services.
+//! Only hosts matching `--callback-allow` are reached (none by default,
+//! `allow.rs`); a host name is resolved when a delivery is sent, and only to
+//! addresses that are public or that the allow-list names, and the
+//! connection goes to exactly those addresses (no second lookup, no proxy,
+//! no redirects), so the judge cannot be aimed at internal services.
 
+mod allow;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +24,8 @@ use super::outcome;
 use super::App;
 use crate::store::{now_ms, CallbackJob, CallbackResult, State};
 
+pub use allow::Allow;
+
 /// Longest callback URL accepted.
 const MAX_URL: usize = 2048;
 /// Deliveries a node attempts at once.
@@ -27,60 +34,6 @@ const BATCH: u32 = 16;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle deliverers look for due deliveries this often.
 const POLL: Duration = Duration::from_millis(500);
-
-/// Hosts callbacks may go to: `host`, `host:port`, `*.domain` (any
-/// subdomain), or `*` (anywhere: only for trusted submitters).
-#[derive(Clone, Debug, Default)]
-pub struct Allow {
-    patterns: Vec<(String, Option<u16>)>,
-}
-
-impl Allow {
-    pub fn parse(list: &[String]) -> Result<Allow, String> {
-        let mut patterns = Vec::new();
-        for item in list.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
-            let (host, port) = match item.rsplit_once(':') {
-                Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
-                    let port = port.parse().map_err(|_| format!("--callback-allow {item:?}: bad port {port:?}"))?;
-                    (host, Some(port))
-                }
-                _ => (item, None),
-            };
-            if host.is_empty() || host.contains('/') || (host.contains('*') && host != "*" && !host.starts_with("*.")) {
-                return Err(format!("--callback-allow {item:?}: use host, host:port, *.domain or *"));
-            }
-            patterns.push((host.to_ascii_lowercase(), port));
-        }
-        Ok(Allow { patterns })
-    }
-
-    fn allows(&self, host: &str, port: u16) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.patterns.iter().any(|(pattern, want_port)| {
-            let host_ok = match pattern.strip_prefix("*.") {
-                _ if pattern == "*" => true,
-                Some(domain) => host.ends_with(&format!(".{domain}")),
-                None => *pattern == host,
-            };
-            host_ok && want_port.is_none_or(|p| p == port)
-        })
-    }
-
-    fn describe(&self) -> String {
-        if self.patterns.is_empty() {
-            return "none".to_string();
-        }
-        let list: Vec<String> = self
-            .patterns
-            .iter()
-            .map(|(h, p)| match p {
-                Some(p) => format!("{h}:{p}"),
-                None => h.clone(),
-            })
-            .collect();
-        list.join(", ")
-    }
-}
 
 /// Checks a submission's `callback_url` (a 400 naming the problem if bad).
 pub fn check_url(app: &App, url: &str) -> Result<String, ApiError> {
@@ -94,13 +47,18 @@ pub fn check_url(app: &App, url: &str) -> Result<String, ApiError> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(ApiError::bad_request("callback_url must not carry credentials; use --callback-secret"));
     }
-    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+    let (Some(host), Some(port)) = (parsed.host(), parsed.port_or_known_default()) else {
         return Err(ApiError::bad_request(format!("callback_url {url:?} has no host")));
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if !app.config.callback_allow.allows(host, port) {
+    if !app.config.callback_allow.allows_host(&host, port) {
+        let public = match host {
+            url::Host::Domain(_) => "",
+            url::Host::Ipv4(ip) if allow::is_public(ip.into()) => "",
+            url::Host::Ipv6(ip) if allow::is_public(ip.into()) => "",
+            _ => " (an internal address: allowed only when an address or range pattern names it)",
+        };
         return Err(ApiError::bad_request(format!(
-            "callback_url host {host}:{port} is not allowed here; allowed (--callback-allow): {}",
+            "callback_url host {host}:{port} is not allowed here{public}; allowed (--callback-allow): {}",
             app.config.callback_allow.describe()
         )));
     }
@@ -116,18 +74,6 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 
 /// Delivers due callbacks for as long as the node runs.
 pub async fn deliver(app: Arc<App>) {
-    let client = match reqwest::Client::builder()
-        .timeout(ATTEMPT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("judge/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
-        Ok(client) => client,
-        Err(e) => {
-            warn!("callbacks disabled: cannot build an HTTP client: {e}");
-            return;
-        }
-    };
     let mut draining = app.draining.subscribe();
     let mut failures = 0u32;
     while !app.is_draining() {
@@ -138,8 +84,7 @@ pub async fn deliver(app: Arc<App>) {
                 failures = 0;
                 let attempts = jobs.into_iter().map(|job| {
                     let app = app.clone();
-                    let client = client.clone();
-                    tokio::spawn(async move { attempt(&app, &client, job).await })
+                    tokio::spawn(async move { attempt(&app, job).await })
                 });
                 for task in attempts.collect::<Vec<_>>() {
                     let _ = task.await;
@@ -161,14 +106,18 @@ pub async fn deliver(app: Arc<App>) {
     }
 }
 
-async fn attempt(app: &App, client: &reqwest::Client, job: CallbackJob) {
+async fn attempt(app: &App, job: CallbackJob) {
     let deadline = job.created_ms + app.config.callback_retry.as_millis() as i64;
-    let result = match post(app, client, &job).await {
+    let result = match post(app, &job).await {
         Ok(()) => {
             info!(id = %job.submission_id, attempt = job.attempts, "callback delivered");
             CallbackResult::Delivered
         }
-        Err(error) => {
+        Err(Failure::Refused(error)) => {
+            warn!(id = %job.submission_id, "callback refused: {error}");
+            CallbackResult::GaveUp(error)
+        }
+        Err(Failure::Failed(error)) => {
             // 1 s, 2 s, 4 s … at most a minute apart.
             let backoff = 1000i64 << job.attempts.saturating_sub(1).min(6);
             let next = now_ms() + backoff;
@@ -186,46 +135,138 @@ async fn attempt(app: &App, client: &reqwest::Client, job: CallbackJob) {
     }
 }
 
-async fn post(app: &App, client: &reqwest::Client, job: &CallbackJob) -> Result<(), String> {
+/// Why a delivery did not happen.
+enum Failure {
+    /// The allow-list forbids it: not retried.
+    Refused(String),
+    /// Worth another try later.
+    Failed(String),
+}
+
+async fn post(app: &App, job: &CallbackJob) -> Result<(), Failure> {
     let record = match app.store.get(&job.submission_id, 0).await {
         Ok(Some(record)) if matches!(record.state, State::Done(_)) => record,
-        Ok(_) => return Err("the result is gone (expired)".to_string()),
-        Err(e) => return Err(e.to_string()),
+        Ok(_) => return Err(Failure::Failed("the result is gone (expired)".to_string())),
+        Err(e) => return Err(Failure::Failed(e.to_string())),
     };
+    let url = url::Url::parse(&job.url).map_err(|e| Failure::Refused(format!("{}: {e}", job.url)))?;
+    let client = pinned_client(&app.config.callback_allow, &url).await?;
     // A Judge0 submission's result goes as Judge0 sends it: PUT, its own shape.
     let (method, body) = match crate::judge0::callback_body(app, &record).await {
         Some(body) => (reqwest::Method::PUT, body),
         None => (reqwest::Method::POST, outcome::body_bytes(outcome::render(&record)).await),
     };
-    let mut request = client.request(method.clone(), &job.url).header("content-type", "application/json");
+    let mut request = client.request(method.clone(), url.clone()).header("content-type", "application/json");
     if let Some(secret) = &app.config.callback_secret {
         request = request.header("x-judge-signature", signature(secret.as_bytes(), &body));
     }
-    let response = request.body(body).send().await.map_err(|e| format!("{method} {}: {e}", job.url))?;
+    let response = request.body(body).send().await.map_err(|e| Failure::Failed(format!("{method} {url}: {e}")))?;
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(format!("{method} {}: answered {}", job.url, response.status()))
+        Err(Failure::Failed(format!("{method} {url}: answered {}", response.status())))
     }
+}
+
+/// A client for one delivery to `url`, checked against the allow-list now
+/// (it may have changed since the submission) and, for a host name,
+/// connecting only to the addresses it resolved to that are allowed.
+async fn pinned_client(allow: &Allow, url: &url::Url) -> Result<reqwest::Client, Failure> {
+    let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
+        return Err(Failure::Refused(format!("{url} has no host")));
+    };
+    if !allow.allows_host(&host, port) {
+        return Err(Failure::Refused(format!("{host}:{port} is not allowed (--callback-allow: {})", allow.describe())));
+    }
+    let mut pins = None;
+    if let url::Host::Domain(name) = host {
+        let resolved: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|e| Failure::Failed(format!("cannot resolve {name}: {e}")))?
+            .collect();
+        let (admitted, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
+            resolved.into_iter().partition(|addr| allow.admits_address(addr.ip(), port));
+        if admitted.is_empty() {
+            let refused: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
+            return Err(Failure::Refused(format!(
+                "{name} resolves to {}, internal addresses that --callback-allow does not name (list the address or its range to allow it)",
+                refused.join(", ")
+            )));
+        }
+        pins = Some((name, admitted));
+    }
+    client(pins.as_ref().map(|(name, addrs)| (*name, addrs.as_slice())))
+        .map_err(|e| Failure::Failed(format!("cannot build an HTTP client: {e}")))
+}
+
+/// An HTTP client that follows no redirect and uses no proxy; with `pin`,
+/// that name connects only to those addresses (no lookup of its own).
+fn client(pin: Option<(&str, &[SocketAddr])>) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(ATTEMPT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .user_agent(concat!("judge/", env!("CARGO_PKG_VERSION")));
+    if let Some((name, addrs)) = pin {
+        builder = builder.resolve_to_addrs(name, addrs);
+    }
+    builder.build()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn host_patterns() {
-        let allow = Allow::parse(&["hooks.example.com,*.contest.org".into(), "127.0.0.1:9000".into()]).unwrap();
-        assert!(allow.allows("hooks.example.com", 443));
-        assert!(allow.allows("a.b.contest.org", 80));
-        assert!(!allow.allows("contest.org", 80), "*.domain is subdomains only");
-        assert!(!allow.allows("evilcontest.org", 80));
-        assert!(allow.allows("127.0.0.1", 9000));
-        assert!(!allow.allows("127.0.0.1", 9001));
-        assert!(!Allow::default().allows("localhost", 80), "nothing by default");
-        assert!(Allow::parse(&["*".into()]).unwrap().allows("anything", 1));
-        assert!(Allow::parse(&["a*.com".into()]).is_err());
-        assert!(Allow::parse(&["host:port".into()]).is_err());
+    /// A one-request HTTP server on 127.0.0.1 that answers 204 and hands
+    /// back the request's head.
+    async fn one_request_server() -> (SocketAddr, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the connection closed mid-request");
+                head.extend_from_slice(&buf[..n]);
+            }
+            stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await.unwrap();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (addr, served)
+    }
+
+    #[tokio::test]
+    async fn a_pinned_name_connects_to_the_checked_address_without_a_lookup() {
+        let (addr, served) = one_request_server().await;
+        // .invalid never resolves (RFC 6761): the request can only arrive through the pin.
+        let name = "pinned.judge-test.invalid";
+        let client = client(Some((name, &[addr]))).unwrap();
+        let response = client.post(format!("http://{name}:{}/hook", addr.port())).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+        let head = served.await.unwrap();
+        assert!(head.starts_with("POST /hook HTTP/1.1"), "{head}");
+        assert!(head.to_ascii_lowercase().contains(&format!("host: {name}:{}", addr.port())), "{head}");
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_internal_addresses_are_refused_unless_listed() {
+        let url = url::Url::parse("http://localhost:9/hook").unwrap();
+        let by_name = Allow::parse(&["localhost".into()]).unwrap();
+        match pinned_client(&by_name, &url).await {
+            Err(Failure::Refused(why)) => assert!(why.contains("127.0.0.1"), "{why}"),
+            Err(Failure::Failed(why)) => panic!("not refused: {why}"),
+            Ok(_) => panic!("localhost was let through by name alone"),
+        }
+        let listed = Allow::parse(&["localhost,127.0.0.0/8:9".into()]).unwrap();
+        assert!(pinned_client(&listed, &url).await.is_ok(), "the range names 127.0.0.1");
+        let other_port = Allow::parse(&["localhost,127.0.0.1:10".into()]).unwrap();
+        assert!(matches!(pinned_client(&other_port, &url).await, Err(Failure::Refused(_))));
+        // The list is checked again at send time: a host no longer allowed is refused.
+        let elsewhere = Allow::parse(&["hooks.example.com".into()]).unwrap();
+        assert!(matches!(pinned_client(&elsewhere, &url).await, Err(Failure::Refused(_))));
     }
 
     #[test]

@@ -239,7 +239,8 @@ struct Document;
 
 /// The document with this server's limits and auth filled in.
 pub fn document(config: &Config) -> Value {
-    let mut doc = serde_json::to_value(Document::openapi()).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    let api = Document::openapi().nest("/go-judge", crate::gojudge::openapi::document());
+    let mut doc = serde_json::to_value(api).unwrap_or_else(|e| json!({ "error": e.to_string() }));
     doc["info"]["description"] = json!(format!(
         "Online-judge code execution. {} workers, queue of {}; results kept {} s. \
          Every error is JSON {{\"error\": \"...\"}}: 4xx for the caller's mistakes, 5xx for the judge's.",

@@ -8,11 +8,15 @@
 //! `finish`, which only the lease holder can do, so a result is written
 //! once. Leases that expire (a node died) are put back by
 //! `requeue_expired`, or end as IE after too many attempts.
+//!
+//! The two SQL backends share one implementation (`sql.rs`); `sqlite.rs`
+//! and `postgres.rs` open them and hold what is their own.
 
 #[cfg(test)]
 mod contract_tests;
 mod memory;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;

@@ -1,14 +1,14 @@
 //! A throwaway PostgreSQL cluster: `initdb` and `pg_ctl` (Debian's
 //! postgresql package) as the unprivileged `postgres` user, in a temporary
 //! directory, on a free 127.0.0.1 port; stopped and removed on drop (also
-//! when the test fails).
+//! when the test fails). Also used by the store's unit tests (`src/store`).
 
 #![allow(dead_code)] // shared by test crates and the benchmark, each using a part
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::node::TempDir;
+use tempfile::TempDir;
 
 pub struct Postgres {
     bin: PathBuf,
@@ -30,9 +30,9 @@ impl Postgres {
 
     fn start_with(durable: bool) -> Postgres {
         let bin = bin_dir();
-        let dir = TempDir::new("pg");
-        chown_postgres(&dir.0);
-        let data = dir.0.join("data");
+        let dir = tempfile::Builder::new().prefix("judge-durability-pg-").tempdir().expect("a temporary directory");
+        chown_postgres(dir.path());
+        let data = dir.path().join("data");
         as_postgres(&bin, "initdb", &["-D", path(&data), "-A", "trust", "-U", "judge", "--no-sync", "-E", "UTF8"]);
         let port = free_port();
         let pg = Postgres { bin, dir, port, durable };
@@ -46,12 +46,12 @@ impl Postgres {
     }
 
     fn pg_ctl_start(&self) {
-        let data = self.dir.0.join("data");
-        let log = self.dir.0.join("postgres.log");
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("postgres.log");
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
             self.port,
-            path(&self.dir.0),
+            path(self.dir.path()),
             if self.durable { "on" } else { "off" }
         );
         as_postgres(&self.bin, "pg_ctl", &["-D", path(&data), "-l", path(&log), "-o", &options, "-w", "start"]);
@@ -59,7 +59,7 @@ impl Postgres {
 
     /// Stops the server (fast: connections are cut).
     pub fn stop(&self) {
-        let data = self.dir.0.join("data");
+        let data = self.dir.path().join("data");
         as_postgres(&self.bin, "pg_ctl", &["-D", path(&data), "-m", "fast", "-w", "stop"]);
     }
 
@@ -70,7 +70,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let data = self.dir.0.join("data");
+        let data = self.dir.path().join("data");
         let _ = Command::new("runuser")
             .args(["-u", "postgres", "--"])
             .arg(self.bin.join("pg_ctl"))
