@@ -70,8 +70,11 @@ pub struct ServeArgs {
     /// "memory" to keep nothing across restarts (benchmarks).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
-    /// Hosts `callback_url` may point at: host, host:port, *.domain or *;
-    /// comma-separated or repeated [default: none, callbacks refused].
+    /// Hosts `callback_url` may point at: host, host:port, *.domain, *, or
+    /// an address or range (10.0.0.5, 10.0.0.0/8, [fd00::1]:8080); internal
+    /// addresses (loopback, private, link-local) are reached only when an
+    /// address or range names them; comma-separated or repeated
+    /// [default: none, callbacks refused].
     #[arg(long, value_name = "PATTERNS")]
     pub callback_allow: Vec<String>,
     /// Sign callback bodies: X-Judge-Signature: sha256=<hex HMAC-SHA256>.

@@ -29,6 +29,19 @@ pub struct Serve {
     logs: Arc<Mutex<String>>,
 }
 
+/// `args` plus a fresh `--data-dir` unless they give one, so that servers
+/// of parallel tests never share (and race for) one store's lock; the
+/// directory lives as long as the returned guard.
+pub fn with_own_data_dir(args: &[&str]) -> (Vec<String>, Option<tempfile::TempDir>) {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if args.iter().any(|a| a == "--data-dir") {
+        return (args, None);
+    }
+    let dir = tempfile::tempdir().expect("a temporary data dir");
+    args.extend(["--data-dir".to_string(), dir.path().display().to_string()]);
+    (args, Some(dir))
+}
+
 impl Serve {
     /// Runs `WRAPPER... judge serve --listen 127.0.0.1:0 ARGS...` with
     /// RUST_LOG=info and returns once it logged its address. Every stderr

@@ -10,10 +10,12 @@ mod serve;
 
 use serde_json::Value;
 
-use serve::{echo_all, Serve};
+use serve::{echo_all, with_own_data_dir, Serve};
 
 pub struct Server {
     serve: Serve,
+    /// The store's directory, unless the test gave its own `--data-dir`.
+    _data: Option<tempfile::TempDir>,
     /// `http://127.0.0.1:PORT`
     pub origin: String,
     pub client: reqwest::Client,
@@ -22,8 +24,9 @@ pub struct Server {
 impl Server {
     /// Starts `judge serve` with `args` and waits until /healthz says 200.
     pub async fn start(args: &[&str]) -> Server {
-        let serve = Serve::spawn("server", &[], args, echo_all);
-        let server = Server { origin: serve.origin(), serve, client: reqwest::Client::new() };
+        let (args, data) = with_own_data_dir(args);
+        let serve = Serve::spawn("server", &[], &args, echo_all);
+        let server = Server { origin: serve.origin(), serve, _data: data, client: reqwest::Client::new() };
         server.serve.wait_healthy(&server.client).await;
         server
     }

@@ -11,7 +11,7 @@ mod serve;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use serve::{echo_all, Serve};
+use serve::{echo_all, with_own_data_dir, Serve};
 
 pub struct Server {
     pub serve: Serve,
@@ -28,14 +28,7 @@ impl Server {
     /// Starts `judge serve` with `args` (and a fresh `--data-dir` unless
     /// they give one) and waits until /healthz says 200.
     pub async fn start(args: &[&str]) -> Server {
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let data = if args.iter().any(|a| a == "--data-dir") {
-            None
-        } else {
-            let dir = tempfile::tempdir().expect("a temporary data dir");
-            args.extend(["--data-dir".to_string(), dir.path().display().to_string()]);
-            Some(dir)
-        };
+        let (args, data) = with_own_data_dir(args);
         let serve = Serve::spawn("server", &[], &args, echo_all);
         let server = Server { origin: serve.origin(), serve, data, client: reqwest::Client::new(), token: None };
         server.serve.wait_healthy(&server.client).await;
