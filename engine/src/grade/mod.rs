@@ -31,6 +31,7 @@ use schedule::{run_tests, TestPlan};
 use validators::{build_validator, ValidatorCache};
 
 pub use crate::limits::DEFAULT_TIME_LIMIT;
+pub use validators::VALIDATOR_LANGUAGES;
 
 /// Who has to act for a failed grading to succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
