@@ -212,7 +212,8 @@ impl Grader {
             inputs: &self.inputs,
         };
         let stop_early = !options.run_all && !problem.scoring;
-        for outcome in run_tests(&plan, self.parallelism, stop_early, progress) {
+        for mut outcome in run_tests(&plan, self.parallelism, stop_early, progress) {
+            outcome.memory_kb = lang.contestant_memory_kb(outcome.memory_kb);
             result.time_ms = result.time_ms.max(outcome.time_ms);
             result.memory_kb = result.memory_kb.max(outcome.memory_kb);
             if outcome.verdict != Verdict::AC && result.verdict == Verdict::AC {
