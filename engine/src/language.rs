@@ -11,6 +11,11 @@ use crate::sandbox::Limits;
 
 use crate::limits::MIB;
 
+mod java;
+mod tools;
+
+pub use tools::Tool;
+
 const EMBEDDED: &[(&str, &str)] = &[
     ("c.toml", include_str!("../../languages/c.toml")),
     ("cpp.toml", include_str!("../../languages/cpp.toml")),
@@ -135,6 +140,17 @@ pub struct Language {
     pub processes: u64,
     #[serde(default)]
     pub compile_limits: CompileLimits,
+    /// MiB the runtime itself needs beyond the contestant's data (a JVM's
+    /// metaspace and code cache, Mono's, GHC's or V8's runtime): added to the
+    /// enforced memory limit and taken off the reported peak.
+    #[serde(default)]
+    pub memory_allowance_mib: u64,
+    /// Tools the commands name as `{tool:NAME}`, found when the file is loaded.
+    #[serde(default)]
+    pub tools: BTreeMap<String, Tool>,
+    /// Why a tool cannot be found here, if one cannot.
+    #[serde(skip)]
+    missing_tool: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -161,12 +177,60 @@ impl Language {
             return Err(format!("{file}: source: must be a plain file name"));
         }
         lang.compile_limits.check().map_err(|e| format!("{file}: compile_limits.{e}"))?;
+        if lang.memory_allowance_mib > *LIMIT_MIB.end() {
+            return Err(format!(
+                "{file}: memory_allowance_mib: must be at most {} MiB, got {}",
+                LIMIT_MIB.end(),
+                lang.memory_allowance_mib
+            ));
+        }
+        let mut lang = lang;
+        lang.find_tools(std::env::var_os("PATH").as_deref()).map_err(|e| format!("{file}: {e}"))?;
         Ok(lang)
+    }
+
+    /// Puts where each `{tool:NAME}` was found (on `search`, a PATH value, if
+    /// need be) into the commands, and binds its toolchain directory; a tool
+    /// not found makes the language unavailable. A name no table defines is
+    /// an error.
+    fn find_tools(&mut self, search: Option<&std::ffi::OsStr>) -> Result<(), String> {
+        for (name, tool) in &self.tools {
+            tool.check(name)?;
+        }
+        let commands = self.compile.iter_mut().chain(self.version.iter_mut()).chain(std::iter::once(&mut self.run));
+        let mut found = BTreeMap::new();
+        for arg in commands.flatten() {
+            let mut from = 0;
+            while let Some(start) = arg[from..].find("{tool:").map(|s| from + s) {
+                let end =
+                    arg[start..].find('}').map(|e| start + e).ok_or_else(|| format!("{arg:?}: unclosed {{tool:"))?;
+                let name = arg[start + 6..end].to_string();
+                let tool = self.tools.get(&name).ok_or_else(|| format!("{{tool:{name}}}: no [tools.{name}] table"))?;
+                let program = match found.entry(name.clone()).or_insert_with(|| tool.find(&name, search)) {
+                    Ok(at) => at.program.display().to_string(),
+                    Err(_) => tool.path.as_ref().map_or_else(|| name.clone(), |p| p.display().to_string()),
+                };
+                arg.replace_range(start..=end, &program);
+                from = start + program.len();
+            }
+        }
+        for outcome in found.into_values() {
+            match outcome {
+                Ok(at) => self.binds.extend(at.bind),
+                Err(reason) => {
+                    self.missing_tool.get_or_insert(reason);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Why this language cannot run here, if it cannot: a tool it names by
     /// absolute path is missing.
     pub fn unavailable_reason(&self) -> Option<String> {
+        if let Some(reason) = &self.missing_tool {
+            return Some(reason.clone());
+        }
         let tools = self.compile.iter().chain(std::iter::once(&self.run)).filter_map(|cmd| cmd.first());
         tools
             .filter(|tool| tool.starts_with('/'))
@@ -175,20 +239,9 @@ impl Language {
     }
 
     /// The class name Java needs: the first `public class X` (or any
-    /// `class X`), else `Main`. Comments and string, text-block and char
-    /// literals are skipped, and so is `X.class`.
+    /// `class X`), else `Main`.
     pub fn class_name(source: &str) -> String {
-        let code = java_code_only(source);
-        let tokens = java_words(&code);
-        let after_class = |want_public: bool| {
-            tokens.windows(2).enumerate().find_map(|(i, pair)| {
-                let [(word, after_dot), (name, _)] = pair else { return None };
-                let public = tokens[..i].iter().rev().take(3).any(|(t, _)| *t == "public");
-                (*word == "class" && !after_dot && (!want_public || public) && is_identifier(name))
-                    .then(|| name.to_string())
-            })
-        };
-        after_class(true).or_else(|| after_class(false)).unwrap_or_else(|| "Main".into())
+        java::class_name(source)
     }
 
     fn expand(&self, template: &str, class: &str, memory_mib: u64) -> String {
@@ -217,9 +270,10 @@ impl Language {
         self.run.iter().map(|a| self.expand(a, &class, memory_mib)).collect()
     }
 
-    /// Limits for a run of this language with the problem's CPU and memory limits.
+    /// Limits for a run of this language with the problem's CPU and memory
+    /// limits; the runtime's memory allowance comes on top.
     pub fn run_limits(&self, cpu: Duration, memory: u64, output: u64) -> Limits {
-        let mut limits = Limits::new(cpu, memory);
+        let mut limits = Limits::new(cpu, memory + self.memory_allowance_mib * MIB);
         limits.output = output;
         limits.processes = self.processes;
         if !self.address_space {
@@ -258,77 +312,6 @@ impl Language {
             available: self.unavailable_reason().is_none(),
         }
     }
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-}
-
-/// Java source with every comment and string, text-block and char literal
-/// replaced by a space, so that words inside them are not read as code.
-fn java_code_only(source: &str) -> String {
-    let chars: Vec<char> = source.chars().collect();
-    let at = |i: usize, text: &str| text.chars().enumerate().all(|(k, c)| chars.get(i + k) == Some(&c));
-    let mut code = String::with_capacity(source.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if at(i, "//") {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-            }
-        } else if at(i, "/*") {
-            i += 2;
-            while i < chars.len() && !at(i, "*/") {
-                i += 1;
-            }
-            i += 2;
-        } else if at(i, "\"\"\"") {
-            i += 3;
-            while i < chars.len() && !at(i, "\"\"\"") {
-                i += if chars[i] == '\\' { 2 } else { 1 };
-            }
-            i += 3;
-        } else if chars[i] == '"' || chars[i] == '\'' {
-            let quote = chars[i];
-            i += 1;
-            while i < chars.len() && chars[i] != quote && chars[i] != '\n' {
-                i += if chars[i] == '\\' { 2 } else { 1 };
-            }
-            i += 1;
-        } else {
-            code.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        code.push(' ');
-    }
-    code
-}
-
-/// The words (identifier-like runs) of Java code, each with whether a `.`
-/// comes right before it (as in `Foo.class`).
-fn java_words(code: &str) -> Vec<(&str, bool)> {
-    let is_word_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-    let mut words = Vec::new();
-    let mut last_symbol = None;
-    let mut start = None;
-    for (i, c) in code.char_indices().chain(std::iter::once((code.len(), ' '))) {
-        match (is_word_char(c), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                words.push((&code[s..i], last_symbol == Some('.')));
-                start = None;
-                last_symbol = None;
-            }
-            _ => {}
-        }
-        if !is_word_char(c) && !c.is_whitespace() {
-            last_symbol = Some(c);
-        }
-    }
-    words
 }
 
 /// All known languages, in id order.
@@ -421,22 +404,6 @@ mod tests {
     }
 
     #[test]
-    fn java_class_name_skips_comments_literals_and_class_literals() {
-        assert_eq!(Language::class_name("// public class Foo\npublic class Bar {}"), "Bar");
-        assert_eq!(Language::class_name("/* class Bar */ class Real {}"), "Real");
-        assert_eq!(Language::class_name("/** public class Doc\n * end */\npublic class Real {}"), "Real");
-        assert_eq!(Language::class_name("class A { String s = \"public class Fake {\"; }"), "A");
-        assert_eq!(Language::class_name("class A { String s = \"\\\" public class Fake\"; }"), "A");
-        assert_eq!(Language::class_name("class A { char q = '\"'; String s = \"public class Fake\"; }"), "A");
-        assert_eq!(Language::class_name("class A { String t = \"\"\"\n  public class Fake\n  \"\"\"; }"), "A");
-        assert_eq!(Language::class_name("interface I { Class<?> c = I.class; }\nclass Real {}"), "Real");
-        // Unterminated comments and strings end the source without a panic.
-        assert_eq!(Language::class_name("public class Ok {} /* open"), "Ok");
-        assert_eq!(Language::class_name("class Ok { String s = \"open"), "Ok");
-        assert_eq!(Language::class_name("\"\"\"\\"), "Main");
-    }
-
-    #[test]
     fn bad_definitions_are_named() {
         let err = Language::parse("x.toml", "id = 'x'\nname='X'\nextensions=['x']\nsource='a'\nrun=[]").unwrap_err();
         assert!(err.contains("x.toml: run"), "{err}");
@@ -452,6 +419,31 @@ mod tests {
         assert_eq!(err, "v.toml: version: the command is empty");
         let fine = Language::parse("v.toml", &format!("{MINIMAL}version = ['/bin/true']\n")).unwrap();
         assert!(fine.identity().starts_with("x|"));
+    }
+
+    #[test]
+    fn tools_are_put_into_the_commands_or_make_the_language_unavailable() {
+        let text = |tool: &str| {
+            format!(
+                "id = 'x'\nname = 'X'\nextensions = ['x']\nsource = 'a.x'\n\
+                 compile = ['{{tool:cc}}', '--sysroot={{tool:cc}}/..']\nrun = ['./a']\n[tools.cc]\n{tool}\n"
+            )
+        };
+        let found = Language::parse("t.toml", &text("path = '/bin/sh'")).unwrap();
+        assert_eq!(found.compile.as_deref().unwrap(), ["/bin/sh", "--sysroot=/bin/sh/.."]);
+        assert_eq!(found.unavailable_reason(), None);
+        let mut missing: Language = toml::from_str(&text("path = '/nonexistent/cc'\nsearch_path = true")).unwrap();
+        missing.find_tools(Some(std::ffi::OsStr::new("/nonexistent-dir"))).unwrap();
+        assert_eq!(missing.compile.as_deref().unwrap()[0], "/nonexistent/cc");
+        let reason = missing.unavailable_reason().unwrap();
+        assert_eq!(reason, "cc is not installed (not at /nonexistent/cc, not on PATH)");
+        let undefined = format!("{MINIMAL}version = ['{{tool:rustc}}']\n");
+        let err = Language::parse("u.toml", &undefined).unwrap_err();
+        assert_eq!(err, "u.toml: {tool:rustc}: no [tools.rustc] table");
+        let err = Language::parse("n.toml", &format!("{MINIMAL}version = ['{{tool:rustc']\n")).unwrap_err();
+        assert!(err.contains("unclosed"), "{err}");
+        let err = Language::parse("e.toml", &format!("{MINIMAL}[tools.cc]\n")).unwrap_err();
+        assert!(err.starts_with("e.toml: tools.cc: give a path"), "{err}");
     }
 
     #[test]

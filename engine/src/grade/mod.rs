@@ -31,6 +31,7 @@ use schedule::{run_tests, TestPlan};
 use validators::{build_validator, ValidatorCache};
 
 pub use crate::limits::DEFAULT_TIME_LIMIT;
+pub use validators::VALIDATOR_LANGUAGES;
 
 /// Who has to act for a failed grading to succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,7 +247,10 @@ impl Grader {
         self.validators
             .get(path, || {
                 let files = problem.program_sources(path).map_err(|e| e.to_string());
-                build_validator(&self.languages, path, files)
+                // Named within a temporary unpacked dir (a zip, an inline checker)
+                // by its place there: the judge's temp paths are nobody's business.
+                let unpacked = problem.unpacked.as_ref().and_then(|dir| path.strip_prefix(dir.path()).ok());
+                build_validator(&self.languages, unpacked.unwrap_or(path), files)
             })
             .map_err(GradeError::Internal)?
             .map_err(GradeError::Problem)

@@ -20,7 +20,7 @@ const VALIDATORS_HELD: u64 = 64;
 /// Memory limit substituted into a validator's run command.
 const VALIDATOR_MEMORY_MIB: u64 = 1024;
 /// Languages a validator may be written in, tried in this order.
-const VALIDATOR_LANGUAGES: [&str; 7] = ["cpp", "c", "python3", "java", "rust", "go", "javascript"];
+pub const VALIDATOR_LANGUAGES: [&str; 7] = ["cpp", "c", "python3", "java", "rust", "go", "javascript"];
 
 /// A built validator, or why the package's validator cannot be built.
 pub(crate) type Validator = Result<Arc<Program>, String>;

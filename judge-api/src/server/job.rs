@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use engine::grade::{GradeOptions, Submission};
-use engine::problem::Problem;
+use engine::problem::{Points, Problem, ValidatorProtocol};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
@@ -45,9 +45,35 @@ pub enum ProblemSpec {
     /// when the submission was accepted, which is what it is graded against.
     Named { name: String, hash: String },
     /// Tests given in the request, with checked limits.
-    Inline { tests: Vec<InlineTest>, limits: Limits, validator_flags: Vec<String> },
+    Inline {
+        tests: Vec<InlineTest>,
+        limits: Limits,
+        validator_flags: Vec<String>,
+        /// A checker given as source instead of the default validator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checker: Option<InlineChecker>,
+    },
     /// A Judge0 submission: run once on its stdin (`crate::judge0`), not graded.
     Judge0(Box<crate::judge0::model::Job>),
+}
+
+/// An inline problem's checker: its source, written as `file` (a plain name
+/// whose extension tells the language) and run by `protocol`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InlineChecker {
+    pub protocol: CheckerProtocol,
+    pub file: String,
+    pub source: String,
+}
+
+/// How a checker is called and what its exit code means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckerProtocol {
+    /// `check input output answer`: exit 0 OK, 1 WA, 2 PE, 3 FAIL (IE), 7 points.
+    Testlib,
+    /// A Kattis output validator: `validator input answer feedback_dir < output`, exit 42 / 43.
+    Kattis,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -64,6 +90,26 @@ pub struct Limits {
     pub time_limit: f64,
     pub memory_mib: u64,
     pub output_mib: u64,
+}
+
+impl InlineChecker {
+    /// `problem` judged by this checker. A testlib checker's points (exit 7) count:
+    /// each test is then an equal share of the score 1 and every test runs.
+    fn judge(self, problem: Problem) -> Result<Problem, ApiError> {
+        let protocol = match self.protocol {
+            CheckerProtocol::Testlib => ValidatorProtocol::Testlib,
+            CheckerProtocol::Kattis => ValidatorProtocol::Kattis,
+        };
+        let mut problem = problem
+            .with_checker_source(&self.file, self.source.as_bytes(), protocol)
+            .map_err(|e| ApiError::internal(format!("internal error: writing the inline checker: {e}")))?;
+        if self.protocol == CheckerProtocol::Testlib {
+            let share = 1.0 / problem.tests.len().max(1) as f64;
+            problem.points = Some(Points { tests: vec![share; problem.tests.len()], groups: Vec::new() });
+            problem.scoring = true;
+        }
+        Ok(problem)
+    }
 }
 
 /// What the engine needs to grade a job.
@@ -108,7 +154,7 @@ impl JobSpec {
             ProblemSpec::Judge0(_) => {
                 Err(ApiError::internal("internal error: a Judge0 job reached the grader; workers run those apart"))
             }
-            ProblemSpec::Inline { tests, limits, validator_flags } => {
+            ProblemSpec::Inline { tests, limits, validator_flags, checker } => {
                 let tests: Vec<_> =
                     tests.into_iter().map(|t| (t.name, t.input.into_bytes(), t.answer.into_bytes())).collect();
                 let count = tests.len();
@@ -122,6 +168,10 @@ impl JobSpec {
                 )
                 // The flags were checked when the submission was accepted.
                 .map_err(|e| ApiError::internal(format!("internal error: a stored inline problem: {e}")))?;
+                let problem = match checker {
+                    Some(checker) => checker.judge(problem)?,
+                    None => problem,
+                };
                 let options = GradeOptions { time_limit: None, memory_mib: None, run_all };
                 Ok(Grading {
                     problem_name: None,

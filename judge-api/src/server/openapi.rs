@@ -292,6 +292,13 @@ fn fill_in_limits(schemas: &mut Value, config: &Config) {
             { "type": "null" }
         ]
     });
+    properties["checker"]["description"] = json!(
+        "a checker for inline tests, given as source, instead of the default validator; \
+         one that does not compile answers 422"
+    );
+    let checker = &mut schemas["InlineChecker"]["properties"];
+    checker["language"]["enum"] = json!(engine::grade::VALIDATOR_LANGUAGES);
+    checker["source"]["maxLength"] = json!(config.max_source_bytes);
     let limits = &mut schemas["InlineLimits"]["properties"];
     limits["time_limit"]["exclusiveMinimum"] = json!(0);
     limits["time_limit"]["maximum"] = json!(config.max_time_limit);

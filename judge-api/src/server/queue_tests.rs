@@ -12,6 +12,7 @@ fn spec(source: &str, problem: Option<&str>) -> JobSpec {
             tests: vec![InlineTest { name: "1".into(), input: "1\n".into(), answer: "1\n".into() }],
             limits: Limits { time_limit: 1.0, memory_mib: 64, output_mib: 64 },
             validator_flags: vec![],
+            checker: None,
         },
     };
     JobSpec { language: LanguageId::checked("c".into()), source: source.into(), problem, run_all: false }

@@ -1,13 +1,14 @@
 //! `POST /submit` bodies: parsing and checking, so that every mistake of
 //! the caller is a 4xx naming what is wrong before anything is stored.
 
+use engine::grade::VALIDATOR_LANGUAGES;
 use engine::limits::MIN_TIME_LIMIT;
 use engine::validate::{SWITCH_FLAGS, TOLERANCE_FLAGS as NUMERIC_FLAGS};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::job::{self, JobSpec, LanguageId, Limits, ProblemSpec};
+use super::job::{self, CheckerProtocol, JobSpec, LanguageId, Limits, ProblemSpec};
 use super::{callbacks, problems};
 use super::{App, DEFAULT_MEMORY_MIB, DEFAULT_OUTPUT_MIB, DEFAULT_TIME_LIMIT};
 
@@ -24,6 +25,9 @@ pub(super) struct SubmitRequest {
     limits: Option<InlineLimits>,
     #[serde(default)]
     validator: Option<Value>,
+    /// A checker for inline tests, given as source, instead of the default validator.
+    #[serde(default)]
+    checker: Option<InlineChecker>,
     #[serde(default)]
     wait: Option<bool>,
     #[serde(default)]
@@ -39,6 +43,18 @@ pub(super) struct InlineTest {
     name: Option<String>,
     input: String,
     answer: String,
+}
+
+/// A checker given as source, compiled and run sandboxed like a package's
+/// output validator; its stderr (testlib) or feedback file (kattis) becomes
+/// the test's feedback.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InlineChecker {
+    protocol: CheckerProtocol,
+    /// The checker's language id: a language checkers may be written in.
+    language: String,
+    source: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -93,15 +109,24 @@ pub async fn parse(app: &App, body: &[u8]) -> Result<Checked, ApiError> {
             ))
         }
         (Some(name), None) => {
-            if request.limits.is_some() || request.validator.is_some() {
+            if request.limits.is_some() || request.validator.is_some() || request.checker.is_some() {
                 return Err(ApiError::bad_request(
-                    "\"limits\" and \"validator\" go with inline \"tests\"; a named problem uses its package's own",
+                    "\"limits\", \"validator\" and \"checker\" go with inline \"tests\"; \
+                     a named problem uses its package's own",
                 ));
             }
             let hash = problems::resolve(app, &name).await?;
             ProblemSpec::Named { name, hash }
         }
-        (None, Some(tests)) => inline_problem(app, tests, request.limits, request.validator)?,
+        (None, Some(tests)) => {
+            let checker = request.checker.map(|c| check_checker(app, c)).transpose()?;
+            if checker.is_some() && request.validator.is_some() {
+                return Err(ApiError::bad_request(
+                    "give either \"validator\" (the default validator's flags) or \"checker\", not both",
+                ));
+            }
+            inline_problem(app, tests, request.limits, request.validator, checker)?
+        }
     };
     Ok(Checked {
         spec: JobSpec { language, source: request.source, problem, run_all: request.run_all.unwrap_or(false) },
@@ -124,11 +149,51 @@ fn check_language(app: &App, id: String) -> Result<LanguageId, ApiError> {
     }
 }
 
+/// An inline checker in a language checkers may be written in and this server
+/// has, within the source size limit; stored under a file name whose
+/// extension tells the language.
+fn check_checker(app: &App, checker: InlineChecker) -> Result<job::InlineChecker, ApiError> {
+    let max = app.config.max_source_bytes;
+    if checker.source.len() > max {
+        return Err(ApiError::too_large(format!(
+            "checker.source is {} bytes; the limit is {max} bytes (--max-source-kib {})",
+            checker.source.len(),
+            max / 1024
+        )));
+    }
+    let usable = |id: &str| VALIDATOR_LANGUAGES.contains(&id);
+    let known = || {
+        let ids: Vec<&str> =
+            app.language_list.iter().filter(|l| l.available && usable(&l.id)).map(|l| l.id.as_str()).collect();
+        ids.join(", ")
+    };
+    let language = app.language_list.iter().find(|l| l.id == checker.language && usable(&l.id));
+    let extension = match language {
+        Some(l) if !l.available => {
+            return Err(ApiError::bad_request(format!(
+                "checker.language {:?} is not available on this server: its toolchain is missing; available: {}",
+                checker.language,
+                known()
+            )))
+        }
+        Some(l) => l.extensions.first().cloned().unwrap_or_default(),
+        None => {
+            return Err(ApiError::bad_request(format!(
+                "checker.language {:?} cannot run a checker here; checkers may be written in: {}",
+                checker.language,
+                known()
+            )))
+        }
+    };
+    Ok(job::InlineChecker { protocol: checker.protocol, file: format!("checker.{extension}"), source: checker.source })
+}
+
 fn inline_problem(
     app: &App,
     tests: Vec<InlineTest>,
     limits: Option<InlineLimits>,
     validator: Option<Value>,
+    checker: Option<job::InlineChecker>,
 ) -> Result<ProblemSpec, ApiError> {
     let config = &app.config;
     if tests.is_empty() {
@@ -177,6 +242,7 @@ fn inline_problem(
         tests,
         limits: Limits { time_limit, memory_mib: memory, output_mib: output },
         validator_flags,
+        checker,
     })
 }
 
@@ -257,6 +323,39 @@ mod tests {
         let flags = validator_flags(Some(json!(["float_relative_tolerance", "1e-6", "case_sensitive"]))).unwrap();
         assert_eq!(flags, ["float_relative_tolerance", "0.000001", "case_sensitive"]);
         assert!(validator_flags(None).unwrap().is_empty());
+    }
+
+    /// A queued job keeps its checker across a restart: it is in the stored JSON,
+    /// and jobs stored before checkers existed still parse.
+    #[test]
+    fn an_inline_checker_is_stored_with_the_job() {
+        let checker = job::InlineChecker {
+            protocol: CheckerProtocol::Testlib,
+            file: "checker.cpp".into(),
+            source: "int main(){}".into(),
+        };
+        let spec = JobSpec {
+            language: LanguageId::checked("c".into()),
+            source: "x".into(),
+            problem: ProblemSpec::Inline {
+                tests: vec![],
+                limits: Limits { time_limit: 1.0, memory_mib: 64, output_mib: 64 },
+                validator_flags: vec![],
+                checker: Some(checker),
+            },
+            run_all: false,
+        };
+        let stored = spec.to_json();
+        assert!(stored.contains(r#""checker":{"protocol":"testlib","file":"checker.cpp""#), "{stored}");
+        let ProblemSpec::Inline { checker: Some(back), .. } = JobSpec::from_json(&stored).unwrap().problem else {
+            panic!("the checker was lost: {stored}");
+        };
+        assert_eq!((back.protocol, back.source.as_str()), (CheckerProtocol::Testlib, "int main(){}"));
+        let old =
+            stored.replace(r#","checker":{"protocol":"testlib","file":"checker.cpp","source":"int main(){}"}"#, "");
+        let ProblemSpec::Inline { checker: None, .. } = JobSpec::from_json(&old).unwrap().problem else {
+            panic!("an old job without a checker: {old}");
+        };
     }
 
     #[test]

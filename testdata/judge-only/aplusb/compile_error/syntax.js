@@ -1,0 +1,2 @@
+const sum = (a, b => a + b;
+console.log(sum(1, 2));
