@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use fixture::serve::metric_value;
 use fixture::{assert_error, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -96,6 +97,17 @@ async fn every_status_the_engine_can_give() {
     }
     seen.sort();
     assert_eq!(seen, vec![3, 3, 4, 5, 5, 6, 7, 8, 9, 10, 11, 12, 12]);
+
+    // Counted in the same metrics as native submissions.
+    let metrics = server.metrics().await;
+    let verdicts = [("AC", 2.0), ("WA", 1.0), ("TLE", 2.0), ("CE", 1.0), ("RE", 7.0), ("IE", 0.0)];
+    for (verdict, count) in verdicts {
+        let line = format!("judge_submissions_total{{verdict=\"{verdict}\"}}");
+        assert_eq!(metric_value(&metrics, &line), count, "{line}");
+    }
+    // One run each, except the compile error; the seven C programs compiled.
+    assert_eq!(metric_value(&metrics, "judge_run_duration_seconds_count"), 12.0);
+    assert!(metric_value(&metrics, "judge_compile_duration_seconds_count") >= 7.0, "{metrics}");
 }
 
 /// 13 and 14 need a toolchain that misbehaves: a language directory whose

@@ -46,6 +46,7 @@ fn compile_and_run(finished: &mut Finished, lang: &Language) -> Result<(), Strin
             argv.splice(1..1, options);
         }
         let result = sandboxed(lang, argv, lang.compile_limits()).workdir(dir.path(), true).run();
+        finished.compile_duration = Some(Duration::from_millis(result.time_ms));
         let mut output = result.stdout.clone();
         output.extend_from_slice(&result.stderr);
         output.truncate(COMPILE_OUTPUT_LIMIT);
@@ -100,6 +101,7 @@ fn compile_and_run(finished: &mut Finished, lang: &Language) -> Result<(), Strin
             .stderr(Stdio::Capture)
             .run();
         done += 1;
+        finished.run_durations.push(Duration::from_millis(result.wall_ms));
         time += result.time_us as f64 / 1e6;
         wall += result.wall_ms as f64 / 1e3;
         memory += result.memory_kb;

@@ -110,10 +110,10 @@ impl Settings {
     }
 }
 
-/// Runs a stored Judge0 job (on a worker's blocking thread) into the
-/// result JSON the store keeps: `{"verdict", "judge0": Finished}`.
-pub fn run_job(judge0: &Judge0, job: model::Job) -> String {
-    let finished = match judge0.languages.get(&job.language) {
+/// Runs a stored Judge0 job (on a worker's blocking thread); the result
+/// JSON the store keeps is [`result_json`] of it.
+pub fn run_job(judge0: &Judge0, job: model::Job) -> model::Finished {
+    match judge0.languages.get(&job.language) {
         Some(language) => execute::execute(job, language, crate::store::now_ms),
         None => {
             let mut finished = model::Finished::new(job, model::INTERNAL_ERROR);
@@ -121,8 +121,12 @@ pub fn run_job(judge0: &Judge0, job: model::Job) -> String {
             finished.finished_ms = crate::store::now_ms();
             finished
         }
-    };
-    serde_json::json!({ "verdict": model::verdict_of(finished.status_id), "judge0": finished }).to_string()
+    }
+}
+
+/// `{"verdict", "judge0": Finished}`, as the store keeps a finished Judge0 job.
+pub fn result_json(finished: &model::Finished) -> String {
+    serde_json::json!({ "verdict": model::verdict_of(finished.status_id).as_str(), "judge0": finished }).to_string()
 }
 
 /// The Judge0 routes, nested under `/judge0`; the server's layers (token,
