@@ -15,8 +15,8 @@ use serde_json::{json, Map, Value};
 
 use super::model::{status_json, Job, STATUSES};
 use super::request::{parse, Invalid};
-use super::view::{full, parse_fields, select};
-use super::{Settings, VERSION};
+use super::view::{parse_fields, select};
+use super::{view_of, Settings, VERSION};
 use crate::server::error::ApiError;
 use crate::server::job::{JobSpec, LanguageId, ProblemSpec};
 use crate::server::{outcome, queue, App, Health};
@@ -118,10 +118,11 @@ pub async fn create(
         let woken = registration.notify.notified();
         match app.store.get(&token, outcome::kept_since(&app)).await {
             Ok(Some(record)) if matches!(record.state, Stored::Done(_)) => {
-                return match full(&record, &settings).map(|f| select(&f, &fields, base64)) {
-                    Some(Ok(body)) => (StatusCode::CREATED, Json(body)).into_response(),
-                    Some(Err(message)) => error(StatusCode::BAD_REQUEST, message),
-                    None => error(StatusCode::INTERNAL_SERVER_ERROR, "the stored result is not a Judge0 one"),
+                return match view_of(&app, &record, &settings).await.map(|f| f.map(|f| select(&f, &fields, base64))) {
+                    Ok(Some(Ok(body))) => (StatusCode::CREATED, Json(body)).into_response(),
+                    Ok(Some(Err(message))) => error(StatusCode::BAD_REQUEST, message),
+                    Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "the stored result is not a Judge0 one"),
+                    Err(e) => queue::store_unavailable(e).into_response(),
                 };
             }
             Ok(_) if app.is_draining() && !app.is_running_here(&token) => {
@@ -204,11 +205,12 @@ fn not_found(app: &App, token: &str) -> Response {
 }
 
 async fn lookup(app: &App, settings: &Settings, token: &str) -> Result<Option<Map<String, Value>>, Response> {
-    match app.store.get(token, outcome::kept_since(app)).await {
-        Ok(Some(record)) => Ok(full(&record, settings)),
+    let found = match app.store.get(token, outcome::kept_since(app)).await {
+        Ok(Some(record)) => view_of(app, &record, settings).await,
         Ok(None) => Ok(None),
-        Err(e) => Err(queue::store_unavailable(e).into_response()),
-    }
+        Err(e) => Err(e),
+    };
+    found.map_err(|e| queue::store_unavailable(e).into_response())
 }
 
 pub async fn get_batch(State(app): State<Arc<App>>, Query(params): Params) -> Response {

@@ -28,7 +28,9 @@ use axum::Router;
 use engine::language::Languages;
 use tokio::sync::OnceCell;
 
+use crate::server::job::{JobSpec, ProblemSpec};
 use crate::server::App;
+use crate::store::{Record, State, StoreError};
 use languages::Catalog;
 
 /// Judge0's `/about` version: the newest the official client knows, whose
@@ -145,13 +147,35 @@ pub fn router() -> Router<Arc<App>> {
         .route("/config_info", get(handlers::config_info))
 }
 
+/// `record` in Judge0's terms (`view::full`), reading its stored request
+/// when the result does not carry it; `None` for a native submission.
+pub async fn view_of(
+    app: &App,
+    record: &Record,
+    settings: &Settings,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, StoreError> {
+    let result_has_job = matches!(&record.state, State::Done(outcome) if outcome.status == 200);
+    let job = if result_has_job { None } else { stored_job(app, &record.id).await? };
+    Ok(view::full(record, job.as_ref(), settings))
+}
+
+/// The Judge0 request submission `id` was stored with; `None` for a native one.
+async fn stored_job(app: &App, id: &str) -> Result<Option<model::Job>, StoreError> {
+    let Some(spec) = app.store.job(id).await? else { return Ok(None) };
+    Ok(match JobSpec::from_json(&spec) {
+        Ok(JobSpec { problem: ProblemSpec::Judge0(job), .. }) => Some(*job),
+        _ => None,
+    })
+}
+
 /// A finished Judge0 submission's callback body (Judge0's default fields,
-/// base64), or `None` for a native submission.
-pub async fn callback_body(app: &App, record: &crate::store::Record) -> Option<Vec<u8>> {
-    let crate::store::State::Done(outcome) = &record.state else { return None };
-    serde_json::from_str::<serde_json::Value>(&outcome.body).ok()?.get("judge0")?;
+/// base64; also for one that ended without running, as status 13), or
+/// `None` for a native submission.
+pub async fn callback_body(app: &App, record: &Record) -> Result<Option<Vec<u8>>, StoreError> {
+    if !matches!(record.state, State::Done(_)) {
+        return Ok(None);
+    }
     let settings = Settings::of(app).await;
-    let found = view::full(record, &settings)?;
-    let body = view::select(&found, view::DEFAULT_FIELDS, true).ok()?;
-    serde_json::to_vec(&body).ok()
+    let Some(found) = view_of(app, record, &settings).await? else { return Ok(None) };
+    Ok(view::select(&found, view::DEFAULT_FIELDS, true).ok().and_then(|body| serde_json::to_vec(&body).ok()))
 }
