@@ -172,10 +172,17 @@ async fn stored_job(app: &App, id: &str) -> Result<Option<model::Job>, StoreErro
 /// base64; also for one that ended without running, as status 13), or
 /// `None` for a native submission.
 pub async fn callback_body(app: &App, record: &Record) -> Result<Option<Vec<u8>>, StoreError> {
-    if !matches!(record.state, State::Done(_)) {
-        return Ok(None);
-    }
+    let State::Done(outcome) = &record.state else { return Ok(None) };
+    // Most are native results: told apart without the catalogue (`Settings`).
+    let stored = serde_json::from_str::<serde_json::Value>(&outcome.body).unwrap_or_default();
+    let job = match stored.get("judge0") {
+        Some(_) => None,
+        None => match stored_job(app, &record.id).await? {
+            Some(job) => Some(job),
+            None => return Ok(None),
+        },
+    };
     let settings = Settings::of(app).await;
-    let Some(found) = view_of(app, record, &settings).await? else { return Ok(None) };
+    let Some(found) = view::full(record, job.as_ref(), &settings) else { return Ok(None) };
     Ok(view::select(&found, view::DEFAULT_FIELDS, true).ok().and_then(|body| serde_json::to_vec(&body).ok()))
 }
