@@ -101,21 +101,17 @@ fn progress_bar(total: usize, label: &str, hidden: bool) -> ProgressBar {
     bar
 }
 
-/// Grades one file, showing progress on stderr unless `quiet`.
-fn grade_file(
-    grader: &Grader,
-    problem: &Problem,
-    file: &Path,
-    language: &str,
-    options: &GradeOptions,
-    quiet: bool,
-) -> Result<GradeResult, Failure> {
-    let source = std::fs::read(file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
-    let bar = progress_bar(problem.tests.len(), &file.display().to_string(), quiet);
-    let progress = |done: usize, _total: usize| bar.set_position(done as u64);
-    let result = grader.grade(problem, &Submission { language: language.to_string(), source }, options, &progress);
-    bar.finish_and_clear();
-    result.map_err(grade_error)
+/// A progress bar on stderr as the observer of one file's grading.
+struct Bar(ProgressBar);
+
+impl verify::Observer for Bar {
+    fn progress(&self, done: usize, _total: usize) {
+        self.0.set_position(done as u64);
+    }
+
+    fn graded(&self, _file: &Path) {
+        self.0.finish_and_clear();
+    }
 }
 
 fn language_for(grader: &Grader, lang: &Option<String>, file: &Path) -> Result<String, Failure> {
@@ -150,7 +146,11 @@ pub fn grade(args: GradeArgs) -> Result<ExitCode, Failure> {
     }
     let options = GradeOptions { time_limit: args.time_limit, memory_mib: args.memory_limit, run_all: args.all };
     for (file, language) in jobs {
-        let result = grade_file(&grader, &problem, file, &language, &options, args.json)?;
+        let source = std::fs::read(file).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?;
+        let submission = Submission { language, source };
+        let bar = Bar(progress_bar(problem.tests.len(), &file.display().to_string(), args.json));
+        let result =
+            verify::grade_observed(&grader, &problem, file, &submission, &options, &bar).map_err(grade_error)?;
         if args.json {
             let mut value = serde_json::to_value(&result).map_err(|e| Failure::internal(e.to_string()))?;
             value["file"] = serde_json::Value::String(file.display().to_string());

@@ -221,8 +221,7 @@ fn memory_after_a_second_exec_is_reported() {
         .run(&["/bin/sh", "-c", "exec ./prog 100"])
         .json();
     assert_status(&r, "OK");
-    let (low, high) = (102_400 * 85 / 100, 102_400 * 115 / 100);
-    assert!((low..=high).contains(&r.memory_kb), "100 MiB touched, memory_kb {} (want {low}..={high})", r.memory_kb);
+    assert_memory_near(&r, 102_400, "100 MiB touched");
 }
 
 // ---------------------------------------------------------------------------
@@ -234,8 +233,7 @@ fn pages_shared_after_fork_are_counted_once() {
     let _g = shared();
     let r = Judge::new().dir(prog.path()).time_limit(3.0).memory_limit(1024).run(&["./prog", "read"]).json();
     assert_status(&r, "OK");
-    let (low, high) = (65_536 * 85 / 100, 65_536 * 115 / 100);
-    assert!((low..=high).contains(&r.memory_kb), "64 MiB shared by 9, memory_kb {} (want {low}..={high})", r.memory_kb);
+    assert_memory_near(&r, 65_536, "64 MiB shared by 9");
 }
 
 #[test]
@@ -244,7 +242,5 @@ fn private_pages_of_forked_processes_are_all_counted() {
     let _g = shared();
     let r = Judge::new().dir(prog.path()).time_limit(3.0).memory_limit(1024).run(&["./prog", "write"]).json();
     assert_status(&r, "OK");
-    let expected = 9 * 65_536;
-    let (low, high) = (expected * 85 / 100, expected * 115 / 100);
-    assert!((low..=high).contains(&r.memory_kb), "9 x 64 MiB written, memory_kb {} (want {low}..={high})", r.memory_kb);
+    assert_memory_near(&r, 9 * 65_536, "9 x 64 MiB written");
 }

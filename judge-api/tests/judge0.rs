@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use fixture::serve::metric_value;
 use fixture::{assert_error, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -96,6 +97,17 @@ async fn every_status_the_engine_can_give() {
     }
     seen.sort();
     assert_eq!(seen, vec![3, 3, 4, 5, 5, 6, 7, 8, 9, 10, 11, 12, 12]);
+
+    // Counted in the same metrics as native submissions.
+    let metrics = server.metrics().await;
+    let verdicts = [("AC", 2.0), ("WA", 1.0), ("TLE", 2.0), ("CE", 1.0), ("RE", 7.0), ("IE", 0.0)];
+    for (verdict, count) in verdicts {
+        let line = format!("judge_submissions_total{{verdict=\"{verdict}\"}}");
+        assert_eq!(metric_value(&metrics, &line), count, "{line}");
+    }
+    // One run each, except the compile error; the seven C programs compiled.
+    assert_eq!(metric_value(&metrics, "judge_run_duration_seconds_count"), 12.0);
+    assert!(metric_value(&metrics, "judge_compile_duration_seconds_count") >= 7.0, "{metrics}");
 }
 
 /// 13 and 14 need a toolchain that misbehaves: a language directory whose
@@ -148,6 +160,18 @@ async fn in_queue_then_processing_then_done() {
             assert_eq!(status(&b), 1, "the second waits while the only worker runs the first: {b}");
             assert_eq!(b["status"]["description"], "In Queue");
             assert!(a["stdout"].is_null(), "{a}");
+            // The request is shown while it waits and while it runs, as Judge0 does.
+            let request = "?fields=source_code,language_id,stdin,wall_time_limit,created_at,finished_at,status_id";
+            let (_, running) = server.get(&format!("/submissions/{first}{request}")).await;
+            assert_eq!(running["source_code"], sleeper["source_code"], "{running}");
+            assert_eq!(running["wall_time_limit"], "15.0", "{running}");
+            assert!(running["finished_at"].is_null(), "{running}");
+            let (_, waiting) = server.get(&format!("/submissions/{second}{request}")).await;
+            if waiting["status_id"] == 1 {
+                assert_eq!(waiting["source_code"], "print(2)", "{waiting}");
+                assert_eq!(waiting["language_id"], 71, "{waiting}");
+                assert!(waiting["stdin"].is_null() && waiting["created_at"].is_string(), "{waiting}");
+            }
             saw = (true, true);
         }
         if status(&a) == 3 && status(&b) == 3 {
@@ -465,24 +489,47 @@ async fn submissions_survive_a_restart() {
     }
 }
 
-/// `callback_url`: Judge0 PUTs the result (default fields, base64) there.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn callbacks_are_put_with_the_judge0_result() {
-    use axum::routing::put;
-    type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A loopback endpoint that answers 204 to any request on `/hook`, keeping
+/// each request's method and body; its port.
+async fn hook() -> (u16, Seen) {
     let seen: Seen = Arc::default();
     let app = axum::Router::new()
         .route(
             "/hook",
-            put(|axum::extract::State(seen): axum::extract::State<Seen>, body: axum::body::Bytes| async move {
-                seen.lock().unwrap().push(("PUT".into(), body.to_vec()));
-                StatusCode::NO_CONTENT
-            }),
+            axum::routing::any(
+                |axum::extract::State(seen): axum::extract::State<Seen>,
+                 method: axum::http::Method,
+                 body: axum::body::Bytes| async move {
+                    seen.lock().unwrap().push((method.to_string(), body.to_vec()));
+                    StatusCode::NO_CONTENT
+                },
+            ),
         )
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (port, seen)
+}
+
+/// The first request `hook` got, waiting up to a minute for it.
+async fn first_call(seen: &Seen) -> (String, Value) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some((method, body)) = seen.lock().unwrap().first() {
+            return (method.clone(), serde_json::from_slice(body).unwrap());
+        }
+        assert!(Instant::now() < deadline, "no callback came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `callback_url`: Judge0 PUTs the result (default fields, base64) there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callbacks_are_put_with_the_judge0_result() {
+    let (port, seen) = hook().await;
     let allow = format!("127.0.0.1:{port}");
     let server = Server::start(&["--callback-allow", &allow]).await;
     let url = format!("http://127.0.0.1:{port}/hook");
@@ -490,16 +537,49 @@ async fn callbacks_are_put_with_the_judge0_result() {
         .post("/submissions", &json!({ "source_code": "print('hi')", "language_id": 71, "callback_url": url }))
         .await;
     assert_eq!(code, StatusCode::CREATED, "{created}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Some((_, body)) = seen.lock().unwrap().first() {
-            break body.clone();
-        }
-        assert!(Instant::now() < deadline, "no callback came");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let result: Value = serde_json::from_slice(&body).unwrap();
+    let (method, result) = first_call(&seen).await;
+    assert_eq!(method, "PUT");
     assert_eq!(result["token"], created["token"]);
     assert_eq!(result["status"]["id"], 3);
     assert_eq!(B64.decode(result["stdout"].as_str().unwrap()).unwrap(), b"hi\n");
+}
+
+/// A job whose node stopped while running it, restarted with
+/// `--max-attempts 1`, ends as 13 Internal Error; its callback is still
+/// Judge0's PUT, and GET still shows the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn out_of_attempts_is_internal_error_and_its_callback_a_judge0_put() {
+    let (port, seen) = hook().await;
+    let allow = format!("127.0.0.1:{port}");
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap().to_string();
+    let slow = json!({
+        "source_code": "import time\ntime.sleep(30)",
+        "language_id": 71,
+        "wall_time_limit": 20,
+        "callback_url": format!("http://127.0.0.1:{port}/hook"),
+    });
+    let token = {
+        let server = Server::start(&["--data-dir", &dir, "--workers", "1", "--callback-allow", &allow]).await;
+        let (_, created) = server.post("/submissions", &slow).await;
+        let token = created["token"].as_str().unwrap().to_string();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while status(&server.get(&format!("/submissions/{token}")).await.1) != 2 {
+            assert!(Instant::now() < deadline, "never Processing");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        token
+        // Dropped: SIGKILL, mid-run.
+    };
+    let server =
+        Server::start(&["--data-dir", &dir, "--workers", "1", "--max-attempts", "1", "--callback-allow", &allow]).await;
+    let (method, result) = first_call(&seen).await;
+    assert_eq!(method, "PUT", "{result}");
+    assert_eq!(result["token"], token.as_str());
+    assert_eq!(result["status"]["id"], 13, "{result}");
+    assert!(result["message"].as_str().unwrap().contains("--max-attempts 1"), "{result}");
+    let (_, shown) = server.get(&format!("/submissions/{token}?fields=status_id,source_code,language_id")).await;
+    assert_eq!(shown["status_id"], 13, "{shown}");
+    assert_eq!(shown["source_code"], "import time\ntime.sleep(30)");
+    assert_eq!(shown["language_id"], 71);
 }

@@ -3,7 +3,7 @@
 
 use crate::language::Language;
 use crate::limits::MIB;
-use crate::sandbox::{Command, Limits, RunStatus};
+use crate::sandbox::{Command, Limits, RunResult, RunStatus};
 use crate::scratch::Scratch;
 
 use super::CompileInfo;
@@ -83,23 +83,7 @@ pub(crate) fn build(
         let mut output = String::from_utf8_lossy(&result.stdout).into_owned();
         output.push_str(&String::from_utf8_lossy(&result.stderr));
         truncate(&mut output);
-        let limits = &lang.compile_limits;
-        let reason = match result.status {
-            RunStatus::Ok => None,
-            RunStatus::Re => Some(String::new()),
-            RunStatus::Tle => {
-                Some(format!("the compiler exceeded its time limit ({} s CPU, {} s wall)", limits.cpu, limits.wall))
-            }
-            RunStatus::Mle => Some(format!("the compiler exceeded its memory limit ({} MiB)", limits.memory_mib)),
-            RunStatus::Ole => Some(format!("the compiler exceeded its output limit ({} MiB)", limits.output_mib)),
-            RunStatus::Ie => {
-                return Err(BuildFailure::Internal(format!(
-                    "compiling {}: {}",
-                    lang.id,
-                    result.message.unwrap_or_default()
-                )))
-            }
-        };
+        let reason = compile_failure(lang, &result).map_err(BuildFailure::Internal)?;
         if let Some(reason) = reason {
             if !reason.is_empty() {
                 output = format!("{reason}\n{output}");
@@ -114,6 +98,24 @@ pub(crate) fn build(
     Ok((Program { dir, run, language: lang.clone() }, info))
 }
 
+/// Whether a compile step failed: `Ok(None)` if it succeeded,
+/// `Ok(Some(reason))` for a compile error (the reason is empty when the
+/// compiler just exited non-zero), `Err` when the sandbox failed (the
+/// judge's fault).
+pub fn compile_failure(lang: &Language, result: &RunResult) -> Result<Option<String>, String> {
+    let limits = &lang.compile_limits;
+    Ok(match result.status {
+        RunStatus::Ok => None,
+        RunStatus::Re => Some(String::new()),
+        RunStatus::Tle => {
+            Some(format!("the compiler exceeded its time limit ({} s CPU, {} s wall)", limits.cpu, limits.wall))
+        }
+        RunStatus::Mle => Some(format!("the compiler exceeded its memory limit ({} MiB)", limits.memory_mib)),
+        RunStatus::Ole => Some(format!("the compiler exceeded its output limit ({} MiB)", limits.output_mib)),
+        RunStatus::Ie => return Err(format!("compiling {}: {}", lang.id, result.message.clone().unwrap_or_default())),
+    })
+}
+
 fn truncate(output: &mut String) {
     if output.len() > COMPILE_OUTPUT_LIMIT {
         let mut cut = COMPILE_OUTPUT_LIMIT;
@@ -126,7 +128,7 @@ fn truncate(output: &mut String) {
 }
 
 /// A sandboxed command with a language's binds and environment.
-pub(crate) fn sandboxed(lang: &Language, argv: Vec<String>, limits: Limits) -> Command {
+pub fn sandboxed(lang: &Language, argv: Vec<String>, limits: Limits) -> Command {
     let mut command = Command::new(&argv[0]).args(&argv[1..]).limits(limits);
     for bind in &lang.binds {
         command = command.bind_ro(bind, bind);

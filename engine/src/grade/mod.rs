@@ -25,6 +25,7 @@ use crate::problem::{Problem, ValidatorSpec};
 use crate::Verdict;
 
 use build::{build, BuildFailure, Program};
+pub use build::{compile_failure, sandboxed};
 use compile_cache::CompileCache;
 use inputs::InputCache;
 use schedule::{run_tests, TestPlan};

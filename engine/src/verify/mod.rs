@@ -278,12 +278,26 @@ fn grade_file(
 ) -> Result<GradeResult, VerifyError> {
     let source =
         problem.read_package_file(file).map_err(|source| VerifyError::Read { file: file.to_path_buf(), source })?;
+    let submission = Submission { language: language.to_string(), source };
+    grade_observed(grader, problem, file, &submission, options, observer)
+        .map_err(|source| VerifyError::Grade { file: file.to_path_buf(), source })
+}
+
+/// Grades `submission` (read from `file`), telling `observer` how it goes;
+/// also for `judge grade`, whose observer is a progress bar.
+pub fn grade_observed(
+    grader: &Grader,
+    problem: &Problem,
+    file: &Path,
+    submission: &Submission,
+    options: &GradeOptions,
+    observer: &dyn Observer,
+) -> Result<GradeResult, GradeError> {
     observer.grading(file, problem.tests.len());
     let progress = |done: usize, total: usize| observer.progress(done, total);
-    let submission = Submission { language: language.to_string(), source };
-    let result = grader.grade(problem, &submission, options, &progress);
+    let result = grader.grade(problem, submission, options, &progress);
     observer.graded(file);
-    result.map_err(|source| VerifyError::Grade { file: file.to_path_buf(), source })
+    result
 }
 
 /// Runs the submissions that lower-bound the time limit under a generous limit and

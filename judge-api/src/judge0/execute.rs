@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use engine::grade::{compile_failure, sandboxed};
 use engine::language::Language;
 use engine::limits::MIB;
-use engine::sandbox::{Command, Input, Limits, RunResult, RunStatus, Stdio};
+use engine::sandbox::{Input, RunResult, RunStatus, Stdio};
 use engine::scratch::Scratch;
 
 use super::model::*;
@@ -46,19 +47,16 @@ fn compile_and_run(finished: &mut Finished, lang: &Language) -> Result<(), Strin
             argv.splice(1..1, options);
         }
         let result = sandboxed(lang, argv, lang.compile_limits()).workdir(dir.path(), true).run();
+        finished.compile_duration = Some(Duration::from_millis(result.time_ms));
         let mut output = result.stdout.clone();
         output.extend_from_slice(&result.stderr);
         output.truncate(COMPILE_OUTPUT_LIMIT);
-        let failure = match result.status {
-            RunStatus::Ok => None,
-            RunStatus::Re => Some(String::new()),
-            RunStatus::Tle => Some("the compiler exceeded its time limit\n".to_string()),
-            RunStatus::Mle => Some("the compiler exceeded its memory limit\n".to_string()),
-            RunStatus::Ole => Some("the compiler exceeded its output limit\n".to_string()),
-            RunStatus::Ie => return Err(format!("compiling: {}", result.message.unwrap_or_default())),
-        };
+        let failure = compile_failure(lang, &result)?;
         if let Some(reason) = failure {
             let mut text = reason.into_bytes();
+            if !text.is_empty() {
+                text.push(b'\n');
+            }
             text.extend_from_slice(&output);
             finished.status_id = COMPILATION_ERROR;
             finished.compile_output = Some(text);
@@ -100,6 +98,7 @@ fn compile_and_run(finished: &mut Finished, lang: &Language) -> Result<(), Strin
             .stderr(Stdio::Capture)
             .run();
         done += 1;
+        finished.run_durations.push(Duration::from_millis(result.wall_ms));
         time += result.time_us as f64 / 1e6;
         wall += result.wall_ms as f64 / 1e3;
         memory += result.memory_kb;
@@ -185,18 +184,6 @@ fn classify(finished: &mut Finished, result: RunResult) {
     };
     finished.status_id = status;
     finished.message = message;
-}
-
-/// A sandboxed command with the language's binds and environment.
-fn sandboxed(lang: &Language, argv: Vec<String>, limits: Limits) -> Command {
-    let mut command = Command::new(&argv[0]).args(&argv[1..]).limits(limits);
-    for bind in &lang.binds {
-        command = command.bind_ro(bind, bind);
-    }
-    for (key, value) in &lang.env {
-        command = command.env(key, value);
-    }
-    command
 }
 
 fn signal_number(name: &str) -> i32 {

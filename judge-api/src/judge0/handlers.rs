@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,8 +15,8 @@ use serde_json::{json, Map, Value};
 
 use super::model::{status_json, Job, STATUSES};
 use super::request::{parse, Invalid};
-use super::view::{full, parse_fields, select};
-use super::{Settings, VERSION};
+use super::view::{parse_fields, select};
+use super::{view_of, Settings, VERSION};
 use crate::server::error::ApiError;
 use crate::server::job::{JobSpec, LanguageId, ProblemSpec};
 use crate::server::{outcome, queue, App, Health};
@@ -55,13 +55,21 @@ fn json_body(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Value, (S
     serde_json::from_slice(&body).map_err(|e| (StatusCode::BAD_REQUEST, format!("the body is not valid JSON: {e}")))
 }
 
-fn refuse_if_unhealthy(app: &App) -> Option<Response> {
-    match app.health() {
-        Health::Failed(reason) => Some(
-            ApiError::unavailable(format!("the sandbox self-check failed, so nothing can be run: {reason}"), None)
-                .into_response(),
-        ),
-        _ => None,
+/// A submitting request's body as JSON; refused with the answer when
+/// nothing can be run here (the sandbox self-check failed) or the body is
+/// not JSON.
+pub struct Submitted(Value);
+
+impl FromRequest<Arc<App>> for Submitted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> Result<Submitted, Response> {
+        if let Health::Failed(reason) = app.health() {
+            let message = format!("the sandbox self-check failed, so nothing can be run: {reason}");
+            return Err(ApiError::unavailable(message, None).into_response());
+        }
+        let body = Bytes::from_request(request, app).await;
+        json_body(app, body).map(Submitted).map_err(|(status, message)| error(status, message))
     }
 }
 
@@ -81,18 +89,7 @@ fn new_token() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
-pub async fn create(
-    State(app): State<Arc<App>>,
-    Query(params): Params,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Some(response) = refuse_if_unhealthy(&app) {
-        return response;
-    }
-    let value = match json_body(&app, body) {
-        Ok(value) => value,
-        Err((status, message)) => return error(status, message),
-    };
+pub async fn create(State(app): State<Arc<App>>, Query(params): Params, Submitted(value): Submitted) -> Response {
     let fields = match parse_fields(params.get("fields").map(String::as_str)) {
         Ok(fields) => fields,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
@@ -118,10 +115,11 @@ pub async fn create(
         let woken = registration.notify.notified();
         match app.store.get(&token, outcome::kept_since(&app)).await {
             Ok(Some(record)) if matches!(record.state, Stored::Done(_)) => {
-                return match full(&record, &settings).map(|f| select(&f, &fields, base64)) {
-                    Some(Ok(body)) => (StatusCode::CREATED, Json(body)).into_response(),
-                    Some(Err(message)) => error(StatusCode::BAD_REQUEST, message),
-                    None => error(StatusCode::INTERNAL_SERVER_ERROR, "the stored result is not a Judge0 one"),
+                return match view_of(&app, &record, &settings).await.map(|f| f.map(|f| select(&f, &fields, base64))) {
+                    Ok(Some(Ok(body))) => (StatusCode::CREATED, Json(body)).into_response(),
+                    Ok(Some(Err(message))) => error(StatusCode::BAD_REQUEST, message),
+                    Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "the stored result is not a Judge0 one"),
+                    Err(e) => queue::store_unavailable(e).into_response(),
                 };
             }
             Ok(_) if app.is_draining() && !app.is_running_here(&token) => {
@@ -139,18 +137,7 @@ pub async fn create(
     }
 }
 
-pub async fn create_batch(
-    State(app): State<Arc<App>>,
-    Query(params): Params,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Some(response) = refuse_if_unhealthy(&app) {
-        return response;
-    }
-    let value = match json_body(&app, body) {
-        Ok(value) => value,
-        Err((status, message)) => return error(status, message),
-    };
+pub async fn create_batch(State(app): State<Arc<App>>, Query(params): Params, Submitted(value): Submitted) -> Response {
     let settings = Settings::of(&app).await;
     let Some(items) = value.get("submissions").and_then(Value::as_array) else {
         return error(StatusCode::BAD_REQUEST, "the body must be {\"submissions\": [...]}");
@@ -204,11 +191,12 @@ fn not_found(app: &App, token: &str) -> Response {
 }
 
 async fn lookup(app: &App, settings: &Settings, token: &str) -> Result<Option<Map<String, Value>>, Response> {
-    match app.store.get(token, outcome::kept_since(app)).await {
-        Ok(Some(record)) => Ok(full(&record, settings)),
+    let found = match app.store.get(token, outcome::kept_since(app)).await {
+        Ok(Some(record)) => view_of(app, &record, settings).await,
         Ok(None) => Ok(None),
-        Err(e) => Err(queue::store_unavailable(e).into_response()),
-    }
+        Err(e) => Err(e),
+    };
+    found.map_err(|e| queue::store_unavailable(e).into_response())
 }
 
 pub async fn get_batch(State(app): State<Arc<App>>, Query(params): Params) -> Response {

@@ -28,7 +28,9 @@ use axum::Router;
 use engine::language::Languages;
 use tokio::sync::OnceCell;
 
+use crate::server::job::{JobSpec, ProblemSpec};
 use crate::server::App;
+use crate::store::{Record, State, StoreError};
 use languages::Catalog;
 
 /// Judge0's `/about` version: the newest the official client knows, whose
@@ -110,10 +112,10 @@ impl Settings {
     }
 }
 
-/// Runs a stored Judge0 job (on a worker's blocking thread) into the
-/// result JSON the store keeps: `{"verdict", "judge0": Finished}`.
-pub fn run_job(judge0: &Judge0, job: model::Job) -> String {
-    let finished = match judge0.languages.get(&job.language) {
+/// Runs a stored Judge0 job (on a worker's blocking thread); the result
+/// JSON the store keeps is [`result_json`] of it.
+pub fn run_job(judge0: &Judge0, job: model::Job) -> model::Finished {
+    match judge0.languages.get(&job.language) {
         Some(language) => execute::execute(job, language, crate::store::now_ms),
         None => {
             let mut finished = model::Finished::new(job, model::INTERNAL_ERROR);
@@ -121,8 +123,12 @@ pub fn run_job(judge0: &Judge0, job: model::Job) -> String {
             finished.finished_ms = crate::store::now_ms();
             finished
         }
-    };
-    serde_json::json!({ "verdict": model::verdict_of(finished.status_id), "judge0": finished }).to_string()
+    }
+}
+
+/// `{"verdict", "judge0": Finished}`, as the store keeps a finished Judge0 job.
+pub fn result_json(finished: &model::Finished) -> String {
+    serde_json::json!({ "verdict": model::verdict_of(finished.status_id).as_str(), "judge0": finished }).to_string()
 }
 
 /// The Judge0 routes, nested under `/judge0`; the server's layers (token,
@@ -141,13 +147,42 @@ pub fn router() -> Router<Arc<App>> {
         .route("/config_info", get(handlers::config_info))
 }
 
+/// `record` in Judge0's terms (`view::full`), reading its stored request
+/// when the result does not carry it; `None` for a native submission.
+pub async fn view_of(
+    app: &App,
+    record: &Record,
+    settings: &Settings,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, StoreError> {
+    let result_has_job = matches!(&record.state, State::Done(outcome) if outcome.status == 200);
+    let job = if result_has_job { None } else { stored_job(app, &record.id).await? };
+    Ok(view::full(record, job.as_ref(), settings))
+}
+
+/// The Judge0 request submission `id` was stored with; `None` for a native one.
+async fn stored_job(app: &App, id: &str) -> Result<Option<model::Job>, StoreError> {
+    let Some(spec) = app.store.job(id).await? else { return Ok(None) };
+    Ok(match JobSpec::from_json(&spec) {
+        Ok(JobSpec { problem: ProblemSpec::Judge0(job), .. }) => Some(*job),
+        _ => None,
+    })
+}
+
 /// A finished Judge0 submission's callback body (Judge0's default fields,
-/// base64), or `None` for a native submission.
-pub async fn callback_body(app: &App, record: &crate::store::Record) -> Option<Vec<u8>> {
-    let crate::store::State::Done(outcome) = &record.state else { return None };
-    serde_json::from_str::<serde_json::Value>(&outcome.body).ok()?.get("judge0")?;
+/// base64; also for one that ended without running, as status 13), or
+/// `None` for a native submission.
+pub async fn callback_body(app: &App, record: &Record) -> Result<Option<Vec<u8>>, StoreError> {
+    let State::Done(outcome) = &record.state else { return Ok(None) };
+    // Most are native results: told apart without the catalogue (`Settings`).
+    let stored = serde_json::from_str::<serde_json::Value>(&outcome.body).unwrap_or_default();
+    let job = match stored.get("judge0") {
+        Some(_) => None,
+        None => match stored_job(app, &record.id).await? {
+            Some(job) => Some(job),
+            None => return Ok(None),
+        },
+    };
     let settings = Settings::of(app).await;
-    let found = view::full(record, &settings)?;
-    let body = view::select(&found, view::DEFAULT_FIELDS, true).ok()?;
-    serde_json::to_vec(&body).ok()
+    let Some(found) = view::full(record, job.as_ref(), &settings) else { return Ok(None) };
+    Ok(view::select(&found, view::DEFAULT_FIELDS, true).ok().and_then(|body| serde_json::to_vec(&body).ok()))
 }

@@ -106,6 +106,11 @@ pub struct Finished {
     pub memory: Option<u64>,
     pub finished_ms: i64,
     pub job: Job,
+    /// For the metrics only, not stored: the compile step's time and each run's elapsed time.
+    #[serde(skip)]
+    pub compile_duration: Option<std::time::Duration>,
+    #[serde(skip)]
+    pub run_durations: Vec<std::time::Duration>,
 }
 
 impl Finished {
@@ -123,19 +128,22 @@ impl Finished {
             memory: None,
             finished_ms: 0,
             job,
+            compile_duration: None,
+            run_durations: Vec::new(),
         }
     }
 }
 
-/// Our verdict names for the status ids, for the native view and the logs.
-pub fn verdict_of(status_id: u8) -> &'static str {
+/// Our verdicts for the status ids, for the native view, the logs and the metrics.
+pub fn verdict_of(status_id: u8) -> engine::Verdict {
+    use engine::Verdict;
     match status_id {
-        ACCEPTED => "AC",
-        WRONG_ANSWER => "WA",
-        TIME_LIMIT => "TLE",
-        COMPILATION_ERROR => "CE",
-        SIGSEGV..=RUNTIME_OTHER | EXEC_FORMAT_ERROR => "RE",
-        _ => "IE",
+        ACCEPTED => Verdict::AC,
+        WRONG_ANSWER => Verdict::WA,
+        TIME_LIMIT => Verdict::TLE,
+        COMPILATION_ERROR => Verdict::CE,
+        SIGSEGV..=RUNTIME_OTHER | EXEC_FORMAT_ERROR => Verdict::RE,
+        _ => Verdict::IE,
     }
 }
 

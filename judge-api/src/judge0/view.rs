@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use super::model::{status_json, timestamp, Finished, INTERNAL_ERROR, IN_QUEUE, PROCESSING};
+use super::model::{status_json, timestamp, Finished, Job, INTERNAL_ERROR, IN_QUEUE, PROCESSING};
 use super::Settings;
 use crate::store::{Record, State};
 
@@ -80,56 +80,55 @@ pub fn parse_fields(fields: Option<&str>) -> Result<Vec<&'static str>, String> {
 }
 
 /// A stored submission in Judge0's terms; `None` when the id is a native
-/// submission rather than a Judge0 one.
-pub fn full(record: &Record, settings: &Settings) -> Option<Map<String, Value>> {
+/// submission rather than a Judge0 one. `job` is the request as stored
+/// (`Store::job`), needed while the result does not carry it: queued,
+/// running, or ended without running.
+pub fn full(record: &Record, job: Option<&Job>, settings: &Settings) -> Option<Map<String, Value>> {
     let mut out = Map::new();
     out.insert("token".into(), json!(record.id));
-    match &record.state {
-        State::Queued => pending(&mut out, IN_QUEUE),
-        State::Running { .. } => pending(&mut out, PROCESSING),
-        State::Done(outcome) => {
-            let stored: Value = serde_json::from_str(&outcome.body).unwrap_or(Value::Null);
-            match stored.get("judge0").map(|j| serde_json::from_value::<Finished>(j.clone())) {
-                Some(Ok(finished)) => done(&mut out, &finished, settings),
-                Some(Err(_)) => return None,
-                // The judge's own failure (out of attempts, a store fault):
-                // Judge0's Internal Error, with the reason as the message.
-                None if outcome.status >= 500 => {
-                    pending(&mut out, INTERNAL_ERROR);
-                    out.insert("message".into(), stored.get("error").cloned().unwrap_or(Value::Null));
-                }
-                None => return None,
-            }
+    let stored = match &record.state {
+        State::Done(outcome) => serde_json::from_str(&outcome.body).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    match (&record.state, stored.get("judge0"), job) {
+        (State::Done(_), Some(finished), _) => {
+            let finished = serde_json::from_value::<Finished>(finished.clone()).ok()?;
+            request(&mut out, &finished.job, settings);
+            done(&mut out, &finished);
         }
+        (State::Queued, _, Some(job)) => pending(&mut out, job, IN_QUEUE, settings),
+        (State::Running { .. }, _, Some(job)) => pending(&mut out, job, PROCESSING, settings),
+        // The judge's own failure (out of attempts, a store fault):
+        // Judge0's Internal Error, with the reason as the message.
+        (State::Done(outcome), None, Some(job)) if outcome.status >= 500 => {
+            pending(&mut out, job, INTERNAL_ERROR, settings);
+            out.insert("message".into(), stored.get("error").cloned().unwrap_or(Value::Null));
+        }
+        _ => return None,
     }
     Some(out)
 }
 
-fn pending(out: &mut Map<String, Value>, status: u8) {
+/// A submission without a run's result: its request, the rest null.
+fn pending(out: &mut Map<String, Value>, job: &Job, status: u8, settings: &Settings) {
     for field in ALL_FIELDS {
         out.entry(field.to_string()).or_insert(Value::Null);
     }
+    request(out, job, settings);
     out.insert("status_id".into(), json!(status));
     out.insert("status".into(), status_json(status));
 }
 
-fn done(out: &mut Map<String, Value>, f: &Finished, settings: &Settings) {
-    let job = &f.job;
+/// The fields that come from the request.
+fn request(out: &mut Map<String, Value>, job: &Job, settings: &Settings) {
     let l = &job.limits;
-    let bytes = |b: &Option<Vec<u8>>| b.as_ref().map(|b| Value::String(base64_of(b))).unwrap_or(Value::Null);
     let language = settings.catalog.get(job.language_id).map(|e| e.summary());
     let fields = [
         ("source_code", Value::String(base64_of(&job.source_code))),
         ("language_id", json!(job.language_id)),
         ("stdin", bytes(&job.stdin)),
         ("expected_output", bytes(&job.expected_output)),
-        ("stdout", bytes(&f.stdout)),
-        ("status_id", json!(f.status_id)),
         ("created_at", json!(timestamp(job.created_ms))),
-        ("finished_at", json!(timestamp(f.finished_ms))),
-        ("time", decimal(f.time)),
-        ("memory", json!(f.memory)),
-        ("stderr", bytes(&f.stderr)),
         ("number_of_runs", json!(l.number_of_runs)),
         ("cpu_time_limit", decimal(Some(l.cpu_time_limit))),
         ("cpu_extra_time", decimal(Some(l.cpu_extra_time))),
@@ -140,11 +139,6 @@ fn done(out: &mut Map<String, Value>, f: &Finished, settings: &Settings) {
         ("enable_per_process_and_thread_time_limit", json!(l.enable_per_process_and_thread_time_limit)),
         ("enable_per_process_and_thread_memory_limit", json!(l.enable_per_process_and_thread_memory_limit)),
         ("max_file_size", json!(l.max_file_size)),
-        ("compile_output", bytes(&f.compile_output)),
-        ("exit_code", json!(f.exit_code)),
-        ("exit_signal", json!(f.exit_signal)),
-        ("message", json!(f.message)),
-        ("wall_time", decimal(f.wall_time)),
         ("compiler_options", json!(job.compiler_options)),
         ("command_line_arguments", json!(job.command_line_arguments)),
         ("redirect_stderr_to_stdout", json!(l.redirect_stderr_to_stdout)),
@@ -152,12 +146,36 @@ fn done(out: &mut Map<String, Value>, f: &Finished, settings: &Settings) {
         ("additional_files", Value::Null),
         ("enable_network", json!(false)),
         ("post_execution_filesystem", Value::Null),
-        ("status", status_json(f.status_id)),
         ("language", language.unwrap_or_else(|| json!({ "id": job.language_id, "name": job.language }))),
     ];
     for (name, value) in fields {
         out.insert(name.into(), value);
     }
+}
+
+/// The fields that come from the run.
+fn done(out: &mut Map<String, Value>, f: &Finished) {
+    let fields = [
+        ("stdout", bytes(&f.stdout)),
+        ("status_id", json!(f.status_id)),
+        ("finished_at", json!(timestamp(f.finished_ms))),
+        ("time", decimal(f.time)),
+        ("memory", json!(f.memory)),
+        ("stderr", bytes(&f.stderr)),
+        ("compile_output", bytes(&f.compile_output)),
+        ("exit_code", json!(f.exit_code)),
+        ("exit_signal", json!(f.exit_signal)),
+        ("message", json!(f.message)),
+        ("wall_time", decimal(f.wall_time)),
+        ("status", status_json(f.status_id)),
+    ];
+    for (name, value) in fields {
+        out.insert(name.into(), value);
+    }
+}
+
+fn bytes(b: &Option<Vec<u8>>) -> Value {
+    b.as_ref().map(|b| Value::String(base64_of(b))).unwrap_or(Value::Null)
 }
 
 /// Judge0 writes its decimals as strings ("0.002").

@@ -152,7 +152,8 @@ async fn post(app: &App, job: &CallbackJob) -> Result<(), Failure> {
     let url = url::Url::parse(&job.url).map_err(|e| Failure::Refused(format!("{}: {e}", job.url)))?;
     let client = pinned_client(&app.config.callback_allow, &url).await?;
     // A Judge0 submission's result goes as Judge0 sends it: PUT, its own shape.
-    let (method, body) = match crate::judge0::callback_body(app, &record).await {
+    let judge0 = crate::judge0::callback_body(app, &record).await.map_err(|e| Failure::Failed(e.to_string()))?;
+    let (method, body) = match judge0 {
         Some(body) => (reqwest::Method::PUT, body),
         None => (reqwest::Method::POST, outcome::body_bytes(outcome::render(&record)).await),
     };

@@ -177,6 +177,18 @@ impl Metrics {
         }
     }
 
+    /// A graded submission (native or Judge0): its verdict, how long its
+    /// compile step took (if it had one) and each run's elapsed time.
+    pub fn graded(&self, verdict: Verdict, compile: Option<Duration>, runs: impl IntoIterator<Item = Duration>) {
+        self.verdict(verdict);
+        if let Some(compile) = compile.filter(|d| !d.is_zero()) {
+            self.compile_duration.observe(compile);
+        }
+        for run in runs {
+            self.run_duration.observe(run);
+        }
+    }
+
     pub fn grading_error(&self, internal: bool) {
         let fault = if internal { "judge" } else { "caller" };
         self.errors.get_or_create(&[("fault", fault)]).inc();

@@ -293,7 +293,11 @@ async fn run_judge0(
         tokio::task::spawn_blocking(move || crate::judge0::run_job(&app.judge0, job))
     };
     match heartbeat(app, lease, task, &progress).await {
-        Ok(body) => Outcome { status: 200, body },
+        Ok(finished) => {
+            let verdict = crate::judge0::model::verdict_of(finished.status_id);
+            app.metrics.graded(verdict, finished.compile_duration, finished.run_durations.iter().copied());
+            Outcome { status: 200, body: crate::judge0::result_json(&finished) }
+        }
         Err(e) => {
             let detail = if e.is_panic() { panic_message(e.into_panic()) } else { e.to_string() };
             let error = ApiError::internal(format!(
@@ -381,13 +385,8 @@ fn error_outcome(app: &App, id: &str, language: &str, problem: &str, error: ApiE
 }
 
 fn record(app: &App, result: &GradeResult) {
-    app.metrics.verdict(result.verdict);
-    if result.compile.time_ms > 0 {
-        app.metrics.compile_duration.observe(Duration::from_millis(result.compile.time_ms));
-    }
-    for test in &result.tests {
-        app.metrics.run_duration.observe(Duration::from_millis(test.wall_ms));
-    }
+    let runs = result.tests.iter().map(|test| Duration::from_millis(test.wall_ms));
+    app.metrics.graded(result.verdict, Some(Duration::from_millis(result.compile.time_ms)), runs);
 }
 
 /// Each grading error maps by whose fault it is (`GradeError::fault`): the

@@ -31,6 +31,8 @@ async fn leases_guard_results_and_expired_ones_come_back(store: &dyn Store) {
     assert_eq!(store.insert(&new("c", None)).await.unwrap(), Inserted::Created);
     assert_eq!(store.insert(&new("d", None)).await.unwrap(), Inserted::QueueFull);
     assert_eq!(store.queue_depth().await.unwrap(), 2);
+    assert_eq!(store.job("a").await.unwrap().as_deref(), Some("{}"));
+    assert_eq!(store.job("d").await.unwrap(), None);
 
     let now = now_ms();
     let first = store.claim("n1", now, now - 1).await.unwrap().unwrap();

@@ -205,6 +205,10 @@ impl Store for MemoryStore {
         Ok(Some(Record { id: id.to_string(), language: row.language.clone(), state }))
     }
 
+    async fn job(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().submissions.get(id).map(|row| row.spec.clone()))
+    }
+
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         Ok(self.lock().queue.len() as u64)
     }

@@ -172,6 +172,10 @@ pub trait Store: Send + Sync {
     /// The submission, unless unknown or finished before `expired_before_ms`.
     async fn get(&self, id: &str, expired_before_ms: i64) -> Result<Option<Record>, StoreError>;
 
+    /// The job JSON submission `id` was stored with (`NewSubmission::spec`),
+    /// while the store holds it.
+    async fn job(&self, id: &str) -> Result<Option<String>, StoreError>;
+
     /// Submissions waiting for a worker, on every node.
     async fn queue_depth(&self) -> Result<u64, StoreError>;
 

@@ -231,6 +231,14 @@ where
         Ok(Some(Record { id: row.try_get("id")?, language: row.try_get("language")?, state }))
     }
 
+    async fn job(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let spec = sqlx::query_scalar("SELECT spec FROM submissions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(spec)
+    }
+
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM submissions WHERE state = 'queued'")
             .fetch_one(self.reader())

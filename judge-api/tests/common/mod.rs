@@ -126,6 +126,14 @@ pub struct RunJson {
     pub message: Option<String>,
 }
 
+/// Asserts that a run's reported peak memory is within 15% of
+/// `expected_kb`, what the program is known to have used (`what` says how).
+#[track_caller]
+pub fn assert_memory_near(r: &RunJson, expected_kb: u64, what: &str) {
+    let (low, high) = (expected_kb * 85 / 100, expected_kb * 115 / 100);
+    assert!((low..=high).contains(&r.memory_kb), "{what}, memory_kb {} (want {low}..={high})", r.memory_kb);
+}
+
 /// What the `judge` process did.
 #[derive(Debug)]
 pub struct Outcome {

@@ -143,3 +143,32 @@ impl Drop for Serve {
 pub fn echo_all(_line: &str) -> bool {
     true
 }
+
+/// The value of the first `/metrics` line that is `line_prefix` then a
+/// space, e.g. `judge_submissions_total{verdict="AC"}`.
+pub fn metric_value(text: &str, line_prefix: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_prefix).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {line_prefix} in:\n{text}"))
+}
+
+/// A response read whole: status, headers, body text and (if it is JSON) its value.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    /// `Null` when the body is not JSON.
+    pub json: serde_json::Value,
+}
+
+impl Answer {
+    pub async fn from(response: reqwest::Response) -> Answer {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        Answer { status, headers, text, json }
+    }
+}

@@ -168,7 +168,8 @@ async fn wait_works_on_any_node() {
     tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
     let allow = format!("127.0.0.1:{port}");
     let front = Node::start("front", &pg_args(&pg, &["--workers", "0", "--callback-allow", &allow])).await;
-    let back = Node::start("back", &pg_args(&pg, &["--workers", "2"])).await;
+    // Any node may deliver a callback, so every node's allow-list names the receiver.
+    let back = Node::start("back", &pg_args(&pg, &["--workers", "2", "--callback-allow", &allow])).await;
     let mut body = ab(SLOW_AB, 41);
     body["wait"] = json!(true);
     body["callback_url"] = json!(format!("http://127.0.0.1:{port}/hook"));

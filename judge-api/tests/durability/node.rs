@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use serde_json::Value;
 
+pub use serve::Answer;
 use serve::Serve;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -42,24 +42,6 @@ pub struct Node {
     serve: Serve,
     pub base: String,
     pub client: reqwest::Client,
-}
-
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub json: Value,
-    pub text: String,
-}
-
-impl Answer {
-    pub async fn from(response: reqwest::Response) -> Answer {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, headers, json, text }
-    }
 }
 
 impl Node {
@@ -102,11 +84,7 @@ impl Node {
 
     /// The value of one metric line, e.g. `judge_workers_busy`.
     pub async fn metric(&self, line_prefix: &str) -> f64 {
-        let text = self.get("/metrics").await.text;
-        text.lines()
-            .find_map(|l| l.strip_prefix(line_prefix).and_then(|rest| rest.strip_prefix(' ')))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no metric {line_prefix} in:\n{text}"))
+        serve::metric_value(&self.get("/metrics").await.text, line_prefix)
     }
 
     /// Ids this node logged as graded (one "graded" line each time a

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 #[path = "../common/serve.rs"]
-mod serve;
+pub mod serve;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -64,6 +64,13 @@ impl Server {
         let status = response.status();
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} answered non-JSON ({e}): {text}")))
+    }
+
+    /// The server's `/metrics` text (outside `/judge0`).
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(format!("{}/metrics", self.origin)).send().await.expect("GET /metrics");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
     }
 
     /// Submits with `wait=true`, all fields; the finished submission.

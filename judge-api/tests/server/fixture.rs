@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use serve::{echo_all, Serve};
+pub use serve::{metric_value, Answer};
 
 pub const AC: &str =
     "#include <stdio.h>\nint main(){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}";
@@ -186,32 +187,7 @@ impl Server {
     }
 }
 
-pub fn metric_value(text: &str, line_prefix: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(line_prefix).and_then(|rest| rest.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no metric {line_prefix} in:\n{text}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-    pub json: Value,
-}
-
 impl Answer {
-    pub async fn from(response: reqwest::Response) -> Answer {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, headers, text, json }
-    }
-
     /// Asserts a JSON error of this status whose message contains `needle`.
     #[track_caller]
     pub fn error(&self, status: StatusCode, needle: &str) {
