@@ -20,7 +20,7 @@ use super::mounts::{DetachedBind, MountPlan};
 use super::namespaces::RUN_CLONE_FLAGS;
 use super::seccomp;
 use super::slot::{Slot, UID_BASE};
-use super::stack::GuardedStack;
+use super::stack::PooledStack;
 use super::supervisor::{kill_and_reap, supervise};
 use super::warm;
 
@@ -322,9 +322,9 @@ impl Command {
         fds.extend(namespaces.raw_fds());
         fds.extend(binds.iter().map(|b| b.fd.as_raw_fd()));
         let program_stack =
-            GuardedStack::new(child::PROGRAM_STACK_BYTES).map_err(SandboxError::io("mapping the program's stack"))?;
+            PooledStack::take(child::PROGRAM_STACK_BYTES).map_err(SandboxError::io("mapping the program's stack"))?;
         let init_stack =
-            GuardedStack::new(child::INIT_STACK_BYTES).map_err(SandboxError::io("mapping init's stack"))?;
+            PooledStack::take(child::INIT_STACK_BYTES).map_err(SandboxError::io("mapping init's stack"))?;
         let plan = ChildPlan {
             mounts: &mounts,
             fds: &fds,

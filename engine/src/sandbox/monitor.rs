@@ -29,11 +29,19 @@ pub struct Sample {
 }
 
 pub struct Monitor {
+    init_pid: i32,
     proc_dir: OwnedFd,
+    /// The same directory, listed anew (rewound) at every sample.
+    listing: std::cell::RefCell<nix::dir::Dir>,
+    /// The stat and schedstat files of the processes seen at the last
+    /// sample, kept open and re-read from offset 0: a sample then costs a
+    /// read per file instead of two lookups, an open and a close.
+    files: std::cell::RefCell<Vec<ProcessFiles>>,
     /// The run's /tmp: what a program stores there is memory too.
     tmp_dir: Option<OwnedFd>,
-    /// The unix sockets of the run's network namespace.
-    sockets: Option<SocketMemory>,
+    /// The unix sockets of the run's network namespace, opened at the first
+    /// refresh of the extras (most runs end before it).
+    sockets: std::cell::OnceCell<Option<SocketMemory>>,
     ns_per_tick: u64,
     page_size: u64,
     priority: Priority,
@@ -113,6 +121,14 @@ impl Drop for Priority {
     }
 }
 
+/// Open proc files of one process of the run.
+struct ProcessFiles {
+    pid: i32,
+    stat: OwnedFd,
+    /// Opened when first needed (single-threaded processes only).
+    schedstat: Option<OwnedFd>,
+}
+
 /// Kernel memory of one file in /tmp apart from its data, rounded up.
 const INODE_BYTES: u64 = 1024;
 
@@ -124,6 +140,10 @@ impl Monitor {
     pub fn attach(init_pid: i32) -> io::Result<Monitor> {
         let path = format!("/proc/{init_pid}/root/proc");
         let dir = File::open(&path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+        use nix::fcntl::OFlag;
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        let listing = nix::dir::Dir::openat(&dir, ".", flags, nix::sys::stat::Mode::empty())
+            .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("{path}: {e}")))?;
         // SAFETY: sysconf has no preconditions.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
         let tmp_dir = std::fs::OpenOptions::new()
@@ -134,14 +154,14 @@ impl Monitor {
             .map(Into::into);
         // SAFETY: sysconf has no preconditions.
         let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
-        // Without it (no netlink in some containers) socket buffers go
-        // uncounted, as before; the run itself is not at risk.
-        let sockets = SocketMemory::open(init_pid).ok();
         let priority = Priority::raise();
         Ok(Monitor {
+            init_pid,
             proc_dir: dir.into(),
+            listing: std::cell::RefCell::new(listing),
+            files: Default::default(),
             tmp_dir,
-            sockets,
+            sockets: Default::default(),
             ns_per_tick: 1_000_000_000 / ticks,
             page_size,
             priority,
@@ -164,7 +184,10 @@ impl Monitor {
             None => now >= EXTRAS_EVERY,
         };
         if refresh {
-            extras.socket_bytes = self.sockets.as_ref().and_then(SocketMemory::bytes).unwrap_or(0);
+            // Without it (no netlink in some containers) socket buffers go
+            // uncounted; the run itself is not at risk.
+            let sockets = self.sockets.get_or_init(|| SocketMemory::open(self.init_pid).ok());
+            extras.socket_bytes = sockets.as_ref().and_then(SocketMemory::bytes).unwrap_or(0);
             extras.program_page_tables_kb = self.status(PROGRAM_PID).page_tables_kb;
             extras.at = Some(now);
             self.extras.set(extras);
@@ -173,8 +196,20 @@ impl Monitor {
         // Ascending pid order reads parents before their children in the usual
         // case, so a child reaped mid-scan is missed rather than counted twice.
         let mut processes = Vec::new();
-        for pid in self.pids() {
-            let Some(stat) = self.read::<Stat>(pid, "stat") else { continue };
+        let mut files = self.files.borrow_mut();
+        let pids = self.pids();
+        // Close the files of processes that are gone.
+        files.retain(|f| pids.binary_search(&f.pid).is_ok());
+        for &pid in &pids {
+            let at = match files.binary_search_by_key(&pid, |f| f.pid) {
+                Ok(at) => at,
+                Err(at) => {
+                    let Some(stat) = self.open(pid, "stat") else { continue };
+                    files.insert(at, ProcessFiles { pid, stat: stat.into(), schedstat: None });
+                    at
+                }
+            };
+            let Some(stat) = reread::<Stat>(&files[at].stat) else { continue };
             let reaped = (stat.cutime + stat.cstime).max(0) as u64 * self.ns_per_tick;
             if pid == 1 {
                 // Our init: only what it reaped belongs to the run.
@@ -184,7 +219,11 @@ impl Monitor {
             let mut own = (stat.utime + stat.stime) * self.ns_per_tick;
             if stat.num_threads == 1 {
                 // Nanosecond-precise for the common single-threaded program.
-                if let Some(sched) = self.read::<Schedstat>(pid, "schedstat") {
+                let entry = &mut files[at];
+                if entry.schedstat.is_none() {
+                    entry.schedstat = self.open(pid, "schedstat").map(Into::into);
+                }
+                if let Some(sched) = entry.schedstat.as_ref().and_then(reread::<Schedstat>) {
                     own = own.max(sched.sum_exec_runtime);
                 }
             }
@@ -215,7 +254,11 @@ impl Monitor {
         // it, so shared pages would count more than once: processes that
         // ended during the scan are left out (their memory is gone anyway).
         if shared {
-            memory.retain(|&(pid, _)| self.read::<Stat>(pid, "stat").is_some_and(|s| !matches!(s.state, 'Z' | 'X')));
+            memory.retain(|&(pid, _)| {
+                let at = files.binary_search_by_key(&pid, |f| f.pid);
+                let stat = at.ok().and_then(|at| reread::<Stat>(&files[at].stat));
+                stat.is_some_and(|s| !matches!(s.state, 'Z' | 'X'))
+            });
         }
         total.rss_bytes += memory.iter().map(|&(_, bytes)| bytes).sum::<u64>();
         total
@@ -253,12 +296,10 @@ impl Monitor {
         }
     }
 
+    /// The run's pids, ascending.
     fn pids(&self) -> Vec<i32> {
-        use nix::fcntl::OFlag;
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let Ok(mut dir) = nix::dir::Dir::openat(&self.proc_dir, ".", flags, nix::sys::stat::Mode::empty()) else {
-            return Vec::new();
-        };
+        let mut dir = self.listing.borrow_mut();
+        // The iterator rewinds the directory when dropped.
         let mut pids: Vec<i32> = dir
             .iter()
             .filter_map(|e| e.ok())
@@ -266,10 +307,6 @@ impl Monitor {
             .collect();
         pids.sort_unstable();
         pids
-    }
-
-    fn read<T: FromRead>(&self, pid: i32, file: &str) -> Option<T> {
-        T::from_read(self.open(pid, file)?).ok()
     }
 
     /// The start of a small proc file, read into `buf` without parsing.
@@ -299,6 +336,22 @@ impl Monitor {
         }
         // SAFETY: fd was just opened and is owned here.
         Some(unsafe { File::from_raw_fd(fd) })
+    }
+}
+
+/// A kept-open proc file read afresh from offset 0 (a seq_file starts
+/// over when read there) and parsed.
+fn reread<T: FromRead>(fd: &OwnedFd) -> Option<T> {
+    let mut buf = [0u8; 1024];
+    loop {
+        // SAFETY: pread into a buffer we own, of the length passed. These
+        // files are far shorter than the buffer, so one read returns all.
+        let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        match n {
+            n if n >= 0 => return T::from_read(&buf[..n as usize]).ok(),
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            _ => return None,
+        }
     }
 }
 

@@ -157,8 +157,6 @@ impl DetachedBind {
         {
             return Err(format!("bind target {} must be an absolute path below / without '..'", target.display()));
         }
-        let meta =
-            std::fs::metadata(&bind.source).map_err(|e| format!("bind source {}: {e}", bind.source.display()))?;
         let source = cstr(bind.source.as_os_str().as_bytes());
         // SAFETY: plain syscalls on a NUL-terminated path; the fd is checked.
         let fd = unsafe {
@@ -170,10 +168,18 @@ impl DetachedBind {
             )
         };
         if fd < 0 {
-            return Err(format!("open_tree {}: {}", bind.source.display(), std::io::Error::last_os_error()));
+            return Err(format!("bind source {}: {}", bind.source.display(), std::io::Error::last_os_error()));
         }
         // SAFETY: open_tree returned a new fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        // The clone's root is the source itself: its type, without walking the path again.
+        // SAFETY: an all-zero stat is a valid value of this plain C struct.
+        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat writes only `stat`; fd is ours.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) } != 0 {
+            return Err(format!("bind source {}: {}", bind.source.display(), std::io::Error::last_os_error()));
+        }
+        let is_dir = stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let mut set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
         if !bind.writable {
             set |= MOUNT_ATTR_RDONLY;
@@ -193,7 +199,7 @@ impl DetachedBind {
         if rc != 0 {
             return Err(format!("setting flags on {}: {}", bind.source.display(), std::io::Error::last_os_error()));
         }
-        Ok(DetachedBind { source: bind.source.clone(), target: target.clone(), is_dir: meta.is_dir(), fd })
+        Ok(DetachedBind { source: bind.source.clone(), target: target.clone(), is_dir, fd })
     }
 }
 

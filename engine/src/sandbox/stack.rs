@@ -2,8 +2,56 @@
 //! before exec), each with an inaccessible guard page below it: an overflow
 //! faults instead of writing over the judge's heap.
 
+use std::cell::RefCell;
 use std::io;
 use std::ptr::NonNull;
+
+/// Stacks a thread keeps between its runs: mapping, protecting and faulting
+/// in fresh ones cost a run about as much as one of its mounts. A stack is
+/// back in the pool only once whatever ran on it has been reaped, and its
+/// old contents are the judge's own memory, never seen by a program.
+const POOL_SIZE: usize = 4;
+
+thread_local! {
+    static POOL: RefCell<Vec<GuardedStack>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A stack from the calling thread's pool, returned to it when dropped.
+#[derive(Debug)]
+pub struct PooledStack(Option<GuardedStack>);
+
+impl PooledStack {
+    /// A stack of at least `bytes` usable bytes, reused if the pool has one.
+    pub fn take(bytes: usize) -> io::Result<PooledStack> {
+        let usable = bytes.div_ceil(page_size()) * page_size();
+        let reused = POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let at = pool.iter().position(|s| s.mapping_len == usable + page_size())?;
+            Some(pool.swap_remove(at))
+        });
+        match reused {
+            Some(stack) => Ok(PooledStack(Some(stack))),
+            None => GuardedStack::new(bytes).map(|s| PooledStack(Some(s))),
+        }
+    }
+
+    pub fn top(&self) -> *mut libc::c_void {
+        self.0.as_ref().map_or(std::ptr::null_mut(), GuardedStack::top)
+    }
+}
+
+impl Drop for PooledStack {
+    fn drop(&mut self) {
+        let Some(stack) = self.0.take() else { return };
+        // During thread teardown the pool may be gone: then the stack is unmapped.
+        let _ = POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < POOL_SIZE {
+                pool.push(stack);
+            }
+        });
+    }
+}
 
 /// An anonymous mapping: one `PROT_NONE` guard page, then the stack.
 #[derive(Debug)]
@@ -71,6 +119,14 @@ mod tests {
             top.sub(1).write(7);
             top.sub(10_000).write(9);
         }
+    }
+
+    #[test]
+    fn a_returned_stack_is_reused_by_its_thread() {
+        let first = PooledStack::take(8192).unwrap();
+        let top = first.top();
+        drop(first);
+        assert_eq!(PooledStack::take(8192).unwrap().top(), top);
     }
 
     #[test]
