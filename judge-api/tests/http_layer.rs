@@ -1,5 +1,5 @@
-//! The HTTP layer below the handlers (issue 13): header-read and idle
-//! timeouts, the connection cap, a shutdown bounded by its grace period,
+//! The HTTP layer below the handlers (issue 13): header-read, body-read and
+//! idle timeouts, the connection cap, a shutdown bounded by its grace period,
 //! the raised open-files limit, and JSON errors for malformed requests.
 //!
 //! The real `judge serve` on an ephemeral loopback port, inside `unshare
@@ -234,4 +234,81 @@ fn malformed_requests_get_json_errors_or_a_close() {
             serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: the body is not JSON ({e}): {answer}"));
         assert!(json["error"].is_string(), "{what}: {answer}");
     }
+}
+
+/// A POST /submit head promising `length` bytes of body.
+fn submit_head(length: usize) -> String {
+    format!("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n")
+}
+
+/// A slowloris sending its body a byte a second gets 408 with a JSON error
+/// within the body timeout (plus margin) and the connection closes; another
+/// client is answered at once meanwhile.
+#[test]
+fn a_body_trickled_in_gets_408_and_a_close_while_others_are_served() {
+    let server = Server::start(&["--body-timeout-secs", "2", "--header-timeout-secs", "60"]);
+    let mut slow = server.connect().unwrap();
+    slow.write_all(submit_head(1000).as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut trickle = slow.try_clone().unwrap();
+    let trickler = std::thread::spawn(move || {
+        for _ in 0..20 {
+            if trickle.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let mut other = server.connect().unwrap();
+    let answer = exchange(&mut other, HEALTHZ).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(2), "/healthz waited for the slow body");
+
+    let answer = read_response(&mut slow).unwrap();
+    let answered = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}; logs:\n{}", server.logs());
+    assert!(answered <= Duration::from_secs(5), "answered after {answered:?}, not within 2 s + 3 s");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("connection: close"), "{answer}");
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"));
+    assert!(json["error"].as_str().unwrap().contains("--body-timeout-secs"), "{answer}");
+    let closed = time_to_close(&mut slow, Duration::from_secs(10));
+    assert!(closed.is_some(), "the connection stayed open 10 s after the 408");
+    trickler.join().unwrap();
+
+    // The server still serves after it.
+    let mut after = server.connect().unwrap();
+    assert!(exchange(&mut after, HEALTHZ).unwrap().starts_with("HTTP/1.1 200"));
+}
+
+/// A 20 MiB package sent at loopback speed is taken whole under a 2 s body
+/// timeout: the deadline bounds slow clients, not large ones.
+#[test]
+fn a_fast_large_upload_is_not_cut_off() {
+    let server = Server::start(&["--body-timeout-secs", "2"]);
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let big_input: Vec<u8> = b"1 2\n".iter().copied().cycle().take(20 << 20).collect();
+    let files: [(&str, &[u8]); 3] = [
+        ("problem.yaml", b"name: Big\nvalidation: default\n"),
+        ("data/secret/1.in", &big_input),
+        ("data/secret/1.ans", b"3\n"),
+    ];
+    for (name, data) in files {
+        zip.start_file(name, stored).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    let package = zip.finish().unwrap().into_inner();
+    assert!(package.len() >= 20 << 20, "the package is {} bytes", package.len());
+
+    let mut stream = server.connect().unwrap();
+    let head = format!("PUT /problems/big HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", package.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    stream.write_all(&package).unwrap();
+    let sent = started.elapsed();
+    let answer = read_response(&mut stream).unwrap();
+    eprintln!("20 MiB sent in {sent:?}, answered after {:?}", started.elapsed());
+    assert!(answer.starts_with("HTTP/1.1 201"), "{}; logs:\n{}", &answer[..answer.len().min(500)], server.logs());
 }

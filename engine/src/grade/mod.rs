@@ -245,16 +245,23 @@ impl Grader {
     }
 
     fn validator(&self, problem: &Problem, path: &Path) -> Result<Arc<Program>, GradeError> {
-        self.validators
-            .get(path, || {
+        // Named within a temporary unpacked dir (a zip, an inline checker)
+        // by its place there: the judge's temp paths are nobody's business.
+        let unpacked = problem.unpacked.as_ref().and_then(|dir| path.strip_prefix(dir.path()).ok());
+        let kept = match unpacked {
+            // A temporary dir is new every job: keep its validator by its bytes.
+            Some(name) => match problem.program_sources(path) {
+                Ok(files) => self
+                    .validators
+                    .get_by_content(name, &files, || build_validator(&self.languages, name, Ok(files.clone()))),
+                Err(e) => build_validator(&self.languages, name, Err(e.to_string())),
+            },
+            None => self.validators.get(path, || {
                 let files = problem.program_sources(path).map_err(|e| e.to_string());
-                // Named within a temporary unpacked dir (a zip, an inline checker)
-                // by its place there: the judge's temp paths are nobody's business.
-                let unpacked = problem.unpacked.as_ref().and_then(|dir| path.strip_prefix(dir.path()).ok());
-                build_validator(&self.languages, unpacked.unwrap_or(path), files)
-            })
-            .map_err(GradeError::Internal)?
-            .map_err(GradeError::Problem)
+                build_validator(&self.languages, path, files)
+            }),
+        };
+        kept.map_err(GradeError::Internal)?.map_err(GradeError::Problem)
     }
 }
 

@@ -4,13 +4,18 @@
 //! so a slow validator compile never holds up submissions that need another
 //! validator. A validator that cannot be built because of the package (no
 //! source, a compile error) is kept as such; a failure the judge caused is
-//! not kept, so the next submission builds again. Validators are kept by
-//! path and by what their files look like on disk, so a package replaced in
-//! place gets its new validator built.
+//! not kept, so the next submission builds again. A package's validators
+//! are kept by path and by what their files look like on disk, so a package
+//! replaced in place gets its new validator built. A validator in a
+//! temporary unpacked dir (a zip, an inline checker) gets a fresh path every
+//! job, so it is kept by its name there and its files' bytes instead: the same
+//! checker sent twice is built once.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use super::build::{build, BuildFailure, Program};
 use crate::language::Languages;
@@ -25,8 +30,31 @@ pub const VALIDATOR_LANGUAGES: [&str; 7] = ["cpp", "c", "python3", "java", "rust
 /// A built validator, or why the package's validator cannot be built.
 pub(crate) type Validator = Result<Arc<Program>, String>;
 
-/// A validator's path and, per file in it, (inode, size, modification time).
-type ValidatorKey = (PathBuf, Vec<(u64, u64, i64, i64)>);
+/// What a kept validator is found by.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum ValidatorKey {
+    /// A package's validator: its path and, per file in it, (inode, size,
+    /// modification time).
+    OnDisk(PathBuf, Vec<(u64, u64, i64, i64)>),
+    /// A validator in a temporary dir: its name there (messages show it) and
+    /// the SHA-256 of its files' names and bytes.
+    Content(PathBuf, [u8; 32]),
+}
+
+/// One digest of every file's name and bytes, each length-prefixed so no two
+/// different file sets run together into the same stream.
+fn content_digest(files: &[(String, Vec<u8>)]) -> [u8; 32] {
+    let mut sorted: Vec<_> = files.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = Sha256::new();
+    for (name, data) in sorted {
+        hasher.update((name.len() as u64).to_le_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((data.len() as u64).to_le_bytes());
+        hasher.update(data);
+    }
+    hasher.finalize().into()
+}
 
 pub(crate) struct ValidatorCache {
     built: moka::sync::Cache<ValidatorKey, Validator>,
@@ -61,7 +89,19 @@ impl ValidatorCache {
     /// The validator at `path`, built with `build` when not kept yet. `build`'s
     /// outer `Err` is the judge's failure: returned, not kept.
     pub fn get(&self, path: &Path, build: impl FnOnce() -> Result<Validator, String>) -> Result<Validator, String> {
-        let key = (path.to_path_buf(), fingerprint(path));
+        let key = ValidatorKey::OnDisk(path.to_path_buf(), fingerprint(path));
+        self.built.try_get_with(key, build).map_err(|e| e.as_ref().clone())
+    }
+
+    /// The validator named `name` whose files are `files`, built with `build`
+    /// when no validator with the same name and bytes is kept yet.
+    pub fn get_by_content(
+        &self,
+        name: &Path,
+        files: &[(String, Vec<u8>)],
+        build: impl FnOnce() -> Result<Validator, String>,
+    ) -> Result<Validator, String> {
+        let key = ValidatorKey::Content(name.to_path_buf(), content_digest(files));
         self.built.try_get_with(key, build).map_err(|e| e.as_ref().clone())
     }
 }
@@ -192,6 +232,57 @@ mod tests {
         cache.get(&dir, build).unwrap().unwrap_err();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(builds.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn the_same_validator_in_two_temporary_dirs_is_built_once_and_a_changed_one_again() {
+        let cache = ValidatorCache::default();
+        let builds = AtomicUsize::new(0);
+        let build = || {
+            builds.fetch_add(1, Ordering::SeqCst);
+            Ok(Err("stand-in".to_string()))
+        };
+        let checker = |text: &str| vec![("check.c".to_string(), text.as_bytes().to_vec())];
+        let name = Path::new("check.c");
+        cache.get_by_content(name, &checker("int main(void){return 42;}"), build).unwrap().unwrap_err();
+        cache.get_by_content(name, &checker("int main(void){return 42;}"), build).unwrap().unwrap_err();
+        assert_eq!(builds.load(Ordering::SeqCst), 1, "the same bytes were built twice");
+        cache.get_by_content(name, &checker("int main(void){return 43;}"), build).unwrap().unwrap_err();
+        assert_eq!(builds.load(Ordering::SeqCst), 2, "changed bytes were not built anew");
+        // The same bytes under another name (another language's file) are another validator.
+        cache
+            .get_by_content(Path::new("check.py"), &checker("int main(void){return 42;}"), build)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(builds.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn inline_checkers_with_the_same_bytes_share_one_kept_validator() {
+        use crate::problem::{Problem, ValidatorProtocol, ValidatorSpec};
+        let grader = super::super::Grader::new(Arc::new(Languages::embedded().unwrap()));
+        // No known language: the build stops at "no validator source", which
+        // is kept like any package failure, so no sandbox is needed.
+        let judged_with = |source: &[u8]| {
+            let problem = Problem::inline("t", vec![], 1.0, 64, 64, vec![]).unwrap();
+            let problem = problem.with_checker_source("check.txt", source, ValidatorProtocol::Testlib).unwrap();
+            let ValidatorSpec::Custom(path) = problem.validator.clone() else { panic!("no checker") };
+            let err = grader.validator(&problem, &path).unwrap_err().to_string();
+            assert!(err.contains("check.txt: no validator source"), "{err}");
+            assert!(!err.contains("judge-checker-"), "a temp path leaked: {err}");
+            grader.validators.built.run_pending_tasks();
+            grader.validators.built.entry_count()
+        };
+        assert_eq!(judged_with(b"same"), 1);
+        assert_eq!(judged_with(b"same"), 1, "a second job's identical checker was kept apart");
+        assert_eq!(judged_with(b"changed"), 2, "a changed checker shared the old one");
+    }
+
+    #[test]
+    fn file_boundaries_count_in_the_content_digest() {
+        let one = vec![("a".to_string(), b"bc".to_vec())];
+        let other = vec![("ab".to_string(), b"c".to_vec())];
+        assert_ne!(content_digest(&one), content_digest(&other));
     }
 
     #[test]

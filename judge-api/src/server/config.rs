@@ -104,6 +104,11 @@ pub struct ServeArgs {
     /// past it, the connection is closed.
     #[arg(long, default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Seconds a client has, after a request's head, to send all of its body;
+    /// past it, 408 and the connection is closed. Room for the largest
+    /// package (--max-package-mib) over a slow link.
+    #[arg(long, default_value_t = 300)]
+    pub body_timeout_secs: u64,
     /// Seconds a connection may sit with no request in flight before it is closed.
     #[arg(long, default_value_t = 60)]
     pub idle_timeout_secs: u64,
@@ -253,6 +258,7 @@ pub fn connection_limits(args: &ServeArgs) -> Result<super::listen::Limits, Fail
     }
     Ok(super::listen::Limits {
         header_timeout: seconds("header-timeout-secs", args.header_timeout_secs)?,
+        body_timeout: seconds("body-timeout-secs", args.body_timeout_secs)?,
         idle_timeout: seconds("idle-timeout-secs", args.idle_timeout_secs)?,
         max_connections: args.max_connections,
         shutdown_grace: seconds("shutdown-grace-secs", args.shutdown_grace_secs)?,

@@ -1,17 +1,22 @@
 //! The accept loop: HTTP/1 and HTTP/2 connections served by hyper with the
-//! limits axum's own `serve` lacks: a header-read timeout, an idle
-//! (keep-alive) timeout, a cap on open connections, and a shutdown that
-//! ends within a grace period whatever the clients do.
+//! limits axum's own `serve` lacks: a header-read timeout, a body-read
+//! deadline, an idle (keep-alive) timeout, a cap on open connections, and a
+//! shutdown that ends within a grace period whatever the clients do.
 
 use std::future::Future;
-use std::sync::atomic::AtomicUsize;
+use std::pin::Pin;
 use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::Router;
-use hyper::body::Incoming;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{BoxError, Router};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -22,6 +27,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
+use super::error::ApiError;
 use super::hyper_errors::JsonErrorsIo;
 
 /// The connection limits (`judge serve` flags).
@@ -29,6 +35,8 @@ use super::hyper_errors::JsonErrorsIo;
 pub struct Limits {
     /// A request's head must arrive within this (`--header-timeout-secs`).
     pub header_timeout: Duration,
+    /// A request's body must arrive within this of its head (`--body-timeout-secs`).
+    pub body_timeout: Duration,
     /// A connection with no request in flight closes after this (`--idle-timeout-secs`).
     pub idle_timeout: Duration,
     /// Open connections at most; past it new ones wait in the backlog (`--max-connections`).
@@ -143,12 +151,19 @@ impl Connection {
         let service = {
             let activity = activity.clone();
             let router = self.router.clone();
+            let body_timeout = self.limits.body_timeout;
             tower::service_fn(move |request: Request<Incoming>| {
                 let in_flight = InFlight::new(&activity);
                 let router = router.clone();
+                let expired = Arc::new(AtomicBool::new(false));
+                let request = request.map(|body| Body::new(DeadlinedBody::new(body, body_timeout, expired.clone())));
                 async move {
                     let response = router.oneshot(request).await;
                     drop(in_flight);
+                    // Whatever the handler made of the cut-off body, the client hears why.
+                    if expired.load(SeqCst) {
+                        return Ok(body_too_slow(body_timeout));
+                    }
                     response
                 }
             })
@@ -182,4 +197,54 @@ impl Connection {
             }
         }
     }
+}
+
+/// A request body that fails once `deadline` passes with the body still not
+/// all there. Data already arrived is always handed out first, so a handler
+/// that starts reading late does not cut off a client that was quick.
+struct DeadlinedBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Set when the deadline cut the body off.
+    expired: Arc<AtomicBool>,
+}
+
+impl DeadlinedBody {
+    fn new(inner: Incoming, timeout: Duration, expired: Arc<AtomicBool>) -> DeadlinedBody {
+        DeadlinedBody { inner, deadline: Box::pin(tokio::time::sleep(timeout)), expired }
+    }
+}
+
+impl hyper::body::Body for DeadlinedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(BoxError::from)));
+        }
+        if self.expired.load(SeqCst) || self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired.store(true, SeqCst);
+            return Poll::Ready(Some(Err("the request body did not arrive in time".into())));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// 408 for a body cut off by `--body-timeout-secs`; the rest of the body may
+/// still be on its way, so the connection cannot carry another request.
+fn body_too_slow(timeout: Duration) -> Response {
+    let message =
+        format!("the request body did not arrive within {} s of its head (--body-timeout-secs)", timeout.as_secs());
+    let mut response = ApiError::new(StatusCode::REQUEST_TIMEOUT, message).into_response();
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
