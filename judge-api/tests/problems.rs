@@ -168,3 +168,67 @@ async fn broken_and_hostile_packages_are_refused() {
     assert!(answer.text.contains("--max-package-mib"), "{}", answer.text);
     assert_eq!(node.get("/problems").await.json, json!([]), "nothing was stored");
 }
+
+/// Every file under `dir`, read raw (the store's database and the cache).
+fn bytes_under(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            all.extend(bytes_under(&entry.path()));
+        } else if kind.is_file() {
+            all.extend(std::fs::read(entry.path()).unwrap_or_default());
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn problems_dir_packing_never_follows_a_link_out_of_the_package() {
+    let host = TempDir::new("host-file");
+    let marker = format!("host-secret-{}-not-for-the-package", std::process::id());
+    std::fs::create_dir_all(&host.0).unwrap();
+    let secret = host.0.join("secret.txt");
+    std::fs::write(&secret, &marker).unwrap();
+
+    let problems = TempDir::new("linked-problems");
+    let write_package = |name: &str| {
+        for (file, data) in sum_files(false) {
+            let path = problems.0.join(name).join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, data).unwrap();
+        }
+        problems.0.join(name)
+    };
+    // Links in directories the loader never reads: one out of the package
+    // (to a host file, and to the host's /etc), one to a file inside it.
+    let leaking = write_package("leaking");
+    std::fs::create_dir_all(leaking.join("attachments")).unwrap();
+    std::os::unix::fs::symlink(&secret, leaking.join("attachments/host")).unwrap();
+    let leaking_dir = write_package("leaking_dir");
+    std::os::unix::fs::symlink("/etc", leaking_dir.join("unknown")).unwrap();
+    let inside = write_package("inside");
+    std::fs::create_dir_all(inside.join("attachments")).unwrap();
+    std::os::unix::fs::symlink("../data/sample/1.in", inside.join("attachments/copy.in")).unwrap();
+
+    let data = TempDir::new("linked-data");
+    let args = vec![
+        "--data-dir".to_string(),
+        data.0.display().to_string(),
+        "--problems".into(),
+        problems.0.display().to_string(),
+    ];
+    let node = Node::start("linked", &args).await;
+    let names: Vec<Value> =
+        node.get("/problems").await.json.as_array().unwrap().iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, vec![json!("inside")], "{}", node.logs());
+    let logs = node.logs();
+    assert!(logs.contains("attachments/host") && logs.contains("leaves the package"), "{logs}");
+    assert!(logs.contains("unknown") && logs.contains("leaking_dir"), "{logs}");
+    let stored = bytes_under(&data.0);
+    assert!(!stored.windows(marker.len()).any(|w| w == marker.as_bytes()), "the host file was stored");
+
+    // The in-package link packed as a copy: the package grades.
+    let answer = node.submit(&named("inside", true)).await;
+    assert_eq!(answer.json["verdict"], "AC", "{}", answer.text);
+}
