@@ -232,3 +232,63 @@ async fn problems_dir_packing_never_follows_a_link_out_of_the_package() {
     let answer = node.submit(&named("inside", true)).await;
     assert_eq!(answer.json["verdict"], "AC", "{}", answer.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_old_package_version_goes_once_no_unfinished_job_needs_it() {
+    let data = TempDir::new("pruned");
+    // A lease of 1 s is the grace after a version is replaced; results are
+    // purged (and versions pruned) every second.
+    let args: Vec<String> =
+        ["--workers", "1", "--lease-secs", "1", "--retention-secs", "4", "--data-dir", &data.0.display().to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    let node = Node::start("pruned", &args).await;
+    let first = put(&node, "sum", zip_of(&sum_files(false))).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let v1 = first.json["package"].as_str().unwrap().to_string();
+
+    // Jobs against v1 keep the one worker busy for seconds (0.9 s a test):
+    // longer than the grace, over several sweeps.
+    let slow = AB.replace("usleep(300000)", "usleep(900000)");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let job = json!({"language": "c", "source": slow, "problem": "sum", "wait": false});
+        let queued = node.submit(&job).await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+        ids.push(queued.json["id"].as_str().unwrap().to_string());
+    }
+    let second = put(&node, "sum", zip_of(&sum_files(true))).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    let v2 = second.json["package"].as_str().unwrap().to_string();
+    let deleted = |hash: &str| format!("old package version deleted from the store package={hash}");
+
+    // Every job grades against v1 (had v1 gone while they waited, the later
+    // ones would end IE: package missing from the store).
+    for id in &ids {
+        let done = loop {
+            let answer = node.get(&format!("/submissions/{id}")).await;
+            if answer.json["status"] == "done" {
+                break answer;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(done.json["verdict"], "AC", "{}\n{}", done.text, node.logs());
+        assert_eq!(done.json["package"], v1.as_str());
+    }
+    assert!(!node.logs().contains(&deleted(&v1)), "v1 went while jobs needed it");
+    let current = node.submit(&named("sum", true)).await;
+    assert_eq!(current.json["verdict"], "WA", "{}", current.text);
+
+    // Then v1 goes from the store and from the node's cache; v2 stays.
+    let cache = data.0.join("packages");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !node.logs().contains(&deleted(&v1)) || cache.join(&v1).exists() {
+        assert!(std::time::Instant::now() < deadline, "v1 was never deleted:\n{}", node.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cache.join(&v2).is_dir());
+    assert!(!node.logs().contains(&deleted(&v2)), "the current version went");
+    let again = node.submit(&named("sum", true)).await;
+    assert_eq!(again.json["verdict"], "WA", "{}", again.text);
+}
