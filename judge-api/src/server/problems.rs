@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
@@ -78,11 +79,11 @@ impl Packages {
 
 impl Packages {
     /// Deletes the unpacked versions in this node's cache that the store no
-    /// longer holds (`live` is what it holds), unless a job here grades
-    /// with one right now. They are renamed aside at once (a half-deleted
+    /// longer holds (`live`, listed at `listed_at`), unless a job here grades
+    /// with one right now or it was unpacked since the listing. They are renamed aside at once (a half-deleted
     /// version is never taken for a whole one); the paths to delete are
     /// returned with their hashes.
-    fn prune_cache(&self, live: &HashSet<String>) -> Vec<(String, PathBuf)> {
+    fn prune_cache(&self, live: &HashSet<String>, listed_at: SystemTime) -> Vec<(String, PathBuf)> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let mut removed = Vec::new();
         for entry in entries.flatten() {
@@ -94,6 +95,11 @@ impl Packages {
             }
             let is_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
             if !is_hash || live.contains(&hash) {
+                continue;
+            }
+            // Fetched after the listing: a version uploaded since.
+            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or_else(|_| SystemTime::now());
+            if modified >= listed_at {
                 continue;
             }
             {
@@ -128,11 +134,12 @@ pub async fn prune(app: &App) {
         }
         Err(e) => warn!("cannot delete old package versions: {e}"),
     }
+    let listed_at = SystemTime::now();
     let live: HashSet<String> = match app.store.package_hashes().await {
         Ok(hashes) => hashes.into_iter().collect(),
         Err(e) => return warn!("cannot list package versions: {e}"),
     };
-    for (hash, doomed) in app.packages.prune_cache(&live) {
+    for (hash, doomed) in app.packages.prune_cache(&live, listed_at) {
         match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&doomed)).await {
             Ok(Ok(())) => info!(package = %hash, "old package version deleted from this node's cache"),
             Ok(Err(e)) => warn!(package = %hash, "cannot delete an old package version from the cache: {e}"),
