@@ -168,3 +168,127 @@ async fn broken_and_hostile_packages_are_refused() {
     assert!(answer.text.contains("--max-package-mib"), "{}", answer.text);
     assert_eq!(node.get("/problems").await.json, json!([]), "nothing was stored");
 }
+
+/// Every file under `dir`, read raw (the store's database and the cache).
+fn bytes_under(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            all.extend(bytes_under(&entry.path()));
+        } else if kind.is_file() {
+            all.extend(std::fs::read(entry.path()).unwrap_or_default());
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn problems_dir_packing_never_follows_a_link_out_of_the_package() {
+    let host = TempDir::new("host-file");
+    let marker = format!("host-secret-{}-not-for-the-package", std::process::id());
+    std::fs::create_dir_all(&host.0).unwrap();
+    let secret = host.0.join("secret.txt");
+    std::fs::write(&secret, &marker).unwrap();
+
+    let problems = TempDir::new("linked-problems");
+    let write_package = |name: &str| {
+        for (file, data) in sum_files(false) {
+            let path = problems.0.join(name).join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, data).unwrap();
+        }
+        problems.0.join(name)
+    };
+    // Links in directories the loader never reads: one out of the package
+    // (to a host file, and to the host's /etc), one to a file inside it.
+    let leaking = write_package("leaking");
+    std::fs::create_dir_all(leaking.join("attachments")).unwrap();
+    std::os::unix::fs::symlink(&secret, leaking.join("attachments/host")).unwrap();
+    let leaking_dir = write_package("leaking_dir");
+    std::os::unix::fs::symlink("/etc", leaking_dir.join("unknown")).unwrap();
+    let inside = write_package("inside");
+    std::fs::create_dir_all(inside.join("attachments")).unwrap();
+    std::os::unix::fs::symlink("../data/sample/1.in", inside.join("attachments/copy.in")).unwrap();
+
+    let data = TempDir::new("linked-data");
+    let args = vec![
+        "--data-dir".to_string(),
+        data.0.display().to_string(),
+        "--problems".into(),
+        problems.0.display().to_string(),
+    ];
+    let node = Node::start("linked", &args).await;
+    let names: Vec<Value> =
+        node.get("/problems").await.json.as_array().unwrap().iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, vec![json!("inside")], "{}", node.logs());
+    let logs = node.logs();
+    assert!(logs.contains("attachments/host") && logs.contains("leaves the package"), "{logs}");
+    assert!(logs.contains("unknown") && logs.contains("leaking_dir"), "{logs}");
+    let stored = bytes_under(&data.0);
+    assert!(!stored.windows(marker.len()).any(|w| w == marker.as_bytes()), "the host file was stored");
+
+    // The in-package link packed as a copy: the package grades.
+    let answer = node.submit(&named("inside", true)).await;
+    assert_eq!(answer.json["verdict"], "AC", "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_old_package_version_goes_once_no_unfinished_job_needs_it() {
+    let data = TempDir::new("pruned");
+    // A lease of 1 s is the grace after a version is replaced; results are
+    // purged (and versions pruned) every second.
+    let args: Vec<String> =
+        ["--workers", "1", "--lease-secs", "1", "--retention-secs", "4", "--data-dir", &data.0.display().to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    let node = Node::start("pruned", &args).await;
+    let first = put(&node, "sum", zip_of(&sum_files(false))).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let v1 = first.json["package"].as_str().unwrap().to_string();
+
+    // Jobs against v1 keep the one worker busy for seconds (0.9 s a test):
+    // longer than the grace, over several sweeps.
+    let slow = AB.replace("usleep(300000)", "usleep(900000)");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let job = json!({"language": "c", "source": slow, "problem": "sum", "wait": false});
+        let queued = node.submit(&job).await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+        ids.push(queued.json["id"].as_str().unwrap().to_string());
+    }
+    let second = put(&node, "sum", zip_of(&sum_files(true))).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text);
+    let v2 = second.json["package"].as_str().unwrap().to_string();
+    let deleted = |hash: &str| format!("old package version deleted from the store package={hash}");
+
+    // Every job grades against v1 (had v1 gone while they waited, the later
+    // ones would end IE: package missing from the store).
+    for id in &ids {
+        let done = loop {
+            let answer = node.get(&format!("/submissions/{id}")).await;
+            if answer.json["status"] == "done" {
+                break answer;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(done.json["verdict"], "AC", "{}\n{}", done.text, node.logs());
+        assert_eq!(done.json["package"], v1.as_str());
+    }
+    assert!(!node.logs().contains(&deleted(&v1)), "v1 went while jobs needed it");
+    let current = node.submit(&named("sum", true)).await;
+    assert_eq!(current.json["verdict"], "WA", "{}", current.text);
+
+    // Then v1 goes from the store and from the node's cache; v2 stays.
+    let cache = data.0.join("packages");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !node.logs().contains(&deleted(&v1)) || cache.join(&v1).exists() {
+        assert!(std::time::Instant::now() < deadline, "v1 was never deleted:\n{}", node.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(cache.join(&v2).is_dir());
+    assert!(!node.logs().contains(&deleted(&v2)), "the current version went");
+    let again = node.submit(&named("sum", true)).await;
+    assert_eq!(again.json["verdict"], "WA", "{}", again.text);
+}

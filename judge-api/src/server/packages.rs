@@ -10,7 +10,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use engine::package_fs::{EntryKind, PackageDir, PackageFsError, PackageLimits};
 use sha2::{Digest, Sha256};
+use tracing::warn;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
@@ -250,12 +252,18 @@ pub fn package_root(dir: &Path) -> PathBuf {
 
 /// The package's regular files as a canonical tar (sorted, no times or
 /// owners) and its SHA-256 in hex: the same files give the same hash.
+///
+/// Every path is resolved beneath `root` as the loader resolves it
+/// (`engine::package_fs`): a link to another file of the package packs as a
+/// copy, and a link out of the package refuses the package, in every
+/// directory, including those the loader never reads.
 pub fn canonical(root: &Path, limits: Limits) -> Result<(Vec<u8>, String), PackageError> {
-    let mut files = BTreeMap::new();
-    collect(root, root, &mut files, limits)?;
+    let dir = PackageDir::open(root, PackageLimits::default()).map_err(|e| PackageError::Io(e.to_string()))?;
+    let mut walk = Walk { dir: &dir, limits, files: BTreeMap::new(), total: 0 };
+    walk.collect(Path::new(""), 0)?;
     let mut builder = tar::Builder::new(Vec::new());
-    for (name, path) in files {
-        let data = std::fs::read(&path).map_err(io("reading", &path))?;
+    for (name, rel) in walk.files {
+        let data = dir.read(&rel, limits.max_bytes).map_err(|e| refused_file(root, e))?;
         let mut header = tar::Header::new_ustar();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
@@ -268,29 +276,71 @@ pub fn canonical(root: &Path, limits: Limits) -> Result<(Vec<u8>, String), Packa
     Ok((tar, hash))
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, PathBuf>, limits: Limits) -> Result<(), PackageError> {
-    let mut total: u64 = files.values().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum();
-    for entry in std::fs::read_dir(dir).map_err(io("reading", dir))? {
-        let entry = entry.map_err(io("reading", dir))?;
-        let path = entry.path();
-        // Following links is fine here: these are the operator's own
-        // directories or what `extract` made (which holds none).
-        let meta = std::fs::metadata(&path).map_err(io("reading", &path))?;
-        if meta.is_dir() {
-            collect(root, &path, files, limits)?;
-        } else if meta.is_file() {
-            let Some(name) = path.strip_prefix(root).ok().and_then(|p| p.to_str()) else { continue };
-            total += meta.len();
-            if total > limits.max_bytes {
-                return Err(PackageError::TooLarge { limit: limits.max_bytes });
-            }
-            files.insert(name.to_string(), path.clone());
-            if files.len() > limits.max_files {
-                return Err(PackageError::TooManyFiles { limit: limits.max_files });
+/// Directories nested deeper than this refuse the package (it also ends a
+/// loop of directory links inside the package).
+const MAX_DEPTH: usize = 32;
+
+/// The files of a package found so far, by name in the archive.
+struct Walk<'a> {
+    dir: &'a PackageDir,
+    limits: Limits,
+    files: BTreeMap<String, PathBuf>,
+    total: u64,
+}
+
+impl Walk<'_> {
+    fn collect(&mut self, rel: &Path, depth: usize) -> Result<(), PackageError> {
+        if depth > MAX_DEPTH {
+            return Err(PackageError::Invalid(format!(
+                "{}: directories nested over {MAX_DEPTH} deep (or a loop of links)",
+                rel.display()
+            )));
+        }
+        let root = self.dir.path();
+        for name in self.dir.list(rel).map_err(|e| refused_file(root, e))? {
+            let path = rel.join(&name);
+            match self.dir.kind(&path).map_err(|e| refused_file(root, e))? {
+                Some(EntryKind::Dir) => self.collect(&path, depth + 1)?,
+                Some(EntryKind::File) => {
+                    let Some(name) = path.to_str() else {
+                        warn!(file = %path.display(), "package file left out: its name is not UTF-8");
+                        continue;
+                    };
+                    let (_, size) =
+                        self.dir.open_file(&path, self.limits.max_bytes).map_err(|e| refused_file(root, e))?;
+                    self.total += size;
+                    if self.total > self.limits.max_bytes {
+                        return Err(PackageError::TooLarge { limit: self.limits.max_bytes });
+                    }
+                    self.files.insert(name.to_string(), path.clone());
+                    if self.files.len() > self.limits.max_files {
+                        return Err(PackageError::TooManyFiles { limit: self.limits.max_files });
+                    }
+                }
+                Some(EntryKind::Other(kind)) => {
+                    warn!(file = %path.display(), "package file left out: {kind}, not a regular file")
+                }
+                // Removed while walking.
+                None => {}
             }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A file of the package refused (a link out of it, too large) or unreadable,
+/// named relative to the package root.
+fn refused_file(root: &Path, error: PackageFsError) -> PackageError {
+    let prefix = format!("{}: ", root.display());
+    let message = error.to_string();
+    let message = message.strip_prefix(&prefix).unwrap_or(&message).to_string();
+    match error {
+        PackageFsError::TooLarge { limit, .. } | PackageFsError::PackageTooLarge { limit, .. } => {
+            PackageError::TooLarge { limit }
+        }
+        PackageFsError::Io { .. } if !error.is_not_found() => PackageError::Io(message),
+        _ => PackageError::Invalid(message),
+    }
 }
 
 /// Writes `tar` (a canonical archive) into `dest` atomically: unpacked

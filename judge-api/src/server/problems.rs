@@ -3,9 +3,10 @@
 //! of package versions on disk (`<data-dir>/packages/<hash>`), fetched from
 //! the store the first time a worker needs one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
@@ -73,6 +74,77 @@ impl Packages {
         let loaded = Arc::new(LoadedProblem { problem: Arc::new(problem), time_limit });
         self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(hash.to_string(), loaded.clone());
         Ok(loaded)
+    }
+}
+
+impl Packages {
+    /// Deletes the unpacked versions in this node's cache that the store no
+    /// longer holds (`live`, listed at `listed_at`), unless a job here grades
+    /// with one right now or it was unpacked since the listing. They are renamed aside at once (a half-deleted
+    /// version is never taken for a whole one); the paths to delete are
+    /// returned with their hashes.
+    fn prune_cache(&self, live: &HashSet<String>, listed_at: SystemTime) -> Vec<(String, PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut removed = Vec::new();
+        for entry in entries.flatten() {
+            let Some(hash) = entry.file_name().to_str().map(str::to_string) else { continue };
+            if hash.starts_with(".removing-") {
+                // Left by a node stopped while deleting.
+                removed.push((hash, entry.path()));
+                continue;
+            }
+            let is_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+            if !is_hash || live.contains(&hash) {
+                continue;
+            }
+            // Fetched after the listing: a version uploaded since.
+            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or_else(|_| SystemTime::now());
+            if modified >= listed_at {
+                continue;
+            }
+            {
+                let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+                // A grading job holds the problem: the map's is the only other hold.
+                if loaded.get(&hash).is_some_and(|l| Arc::strong_count(&l.problem) > 1) {
+                    continue;
+                }
+                loaded.remove(&hash);
+            }
+            let doomed = self.dir.join(format!(".removing-{}", uuid::Uuid::new_v4().simple()));
+            match std::fs::rename(entry.path(), &doomed) {
+                Ok(()) => removed.push((hash, doomed)),
+                Err(e) => warn!(package = %hash, "cannot delete an old package version from the cache: {e}"),
+            }
+        }
+        removed
+    }
+}
+
+/// Deletes old package versions: from the store those no name points at and
+/// no unfinished submission was accepted against (retired over a lease ago,
+/// as a submission resolves its version a moment before it is stored), then
+/// from this node's cache those the store no longer holds.
+pub async fn prune(app: &App) {
+    let retired_before = now_ms() - app.config.lease.as_millis() as i64;
+    match app.store.prune_packages(retired_before).await {
+        Ok(hashes) => {
+            for hash in hashes {
+                info!(package = %hash, "old package version deleted from the store");
+            }
+        }
+        Err(e) => warn!("cannot delete old package versions: {e}"),
+    }
+    let listed_at = SystemTime::now();
+    let live: HashSet<String> = match app.store.package_hashes().await {
+        Ok(hashes) => hashes.into_iter().collect(),
+        Err(e) => return warn!("cannot list package versions: {e}"),
+    };
+    for (hash, doomed) in app.packages.prune_cache(&live, listed_at) {
+        match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&doomed)).await {
+            Ok(Ok(())) => info!(package = %hash, "old package version deleted from this node's cache"),
+            Ok(Err(e)) => warn!(package = %hash, "cannot delete an old package version from the cache: {e}"),
+            Err(e) => warn!(package = %hash, "cannot delete an old package version from the cache: {e}"),
+        }
     }
 }
 

@@ -134,7 +134,8 @@ async fn worker(index: usize, app: Arc<App>) {
     }
 }
 
-/// Puts back jobs whose lease expired, and deletes expired results.
+/// Puts back jobs whose lease expired, and deletes expired results and old
+/// package versions.
 async fn sweep(app: Arc<App>) {
     let exhausted = exhausted_outcome(app.config.max_attempts);
     let period = (app.config.lease / 3).clamp(Duration::from_millis(200), Duration::from_secs(5));
@@ -160,6 +161,7 @@ async fn sweep(app: Arc<App>) {
             if let Err(e) = app.store.purge(before).await {
                 warn!("cannot delete expired results: {e}");
             }
+            super::problems::prune(&app).await;
         }
         tokio::select! {
             _ = tokio::time::sleep(period) => {}

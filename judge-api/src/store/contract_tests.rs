@@ -81,6 +81,24 @@ async fn packages_are_kept_by_hash_under_names(store: &dyn Store) {
     assert_eq!(store.problems(None).await.unwrap(), [row("add", "h1")]);
     // Queued jobs may still grade against the old version.
     assert_eq!(store.package("h2").await.unwrap().as_deref(), Some(&b"two"[..]));
+
+    // A version goes once no name points at it, no unfinished job was
+    // accepted against it, and it was retired long enough ago.
+    let job = NewSubmission { spec: r#"{"problem":{"name":"sum","hash":"h2"}}"#.into(), ..new("p1", None) };
+    assert_eq!(store.insert(&job).await.unwrap(), Inserted::Created);
+    let later = now_ms() + 60_000;
+    assert_eq!(store.prune_packages(later).await.unwrap(), Vec::<String>::new(), "queued against h2; h1 current");
+    let claimed = store.claim("n1", now, later).await.unwrap().unwrap();
+    assert_eq!(claimed.id, "p1");
+    assert_eq!(store.prune_packages(later).await.unwrap(), Vec::<String>::new(), "running against h2");
+    assert!(store.finish(&claimed.lease, &Outcome { status: 200, body: "{}".into() }, now).await.unwrap());
+    assert_eq!(store.prune_packages(now - 60_000).await.unwrap(), Vec::<String>::new(), "retired just now");
+    assert_eq!(store.prune_packages(later).await.unwrap(), ["h2"]);
+    assert_eq!(store.package("h2").await.unwrap(), None);
+    assert_eq!(store.package_hashes().await.unwrap(), ["h1"]);
+    // Uploaded again: stored again.
+    assert!(store.put_problem(&row("sum", "h2"), b"two", now).await.unwrap());
+    assert_eq!(store.package("h2").await.unwrap().as_deref(), Some(&b"two"[..]));
 }
 
 async fn finished_callbacks_are_claimed_and_settled_once(store: &dyn Store) {

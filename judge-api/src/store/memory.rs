@@ -25,7 +25,8 @@ struct Inner {
     sequence: u64,
     keys: HashMap<String, String>,
     problems: BTreeMap<String, ProblemRow>,
-    packages: HashMap<String, Vec<u8>>,
+    /// Archives by hash, with when each was last stored or stopped being current.
+    packages: HashMap<String, (Vec<u8>, i64)>,
     callbacks: HashMap<String, Callback>,
 }
 
@@ -236,14 +237,25 @@ impl Store for MemoryStore {
         Ok(old.len() as u64)
     }
 
-    async fn put_problem(&self, row: &ProblemRow, archive: &[u8], _now_ms: i64) -> Result<bool, StoreError> {
+    async fn put_problem(&self, row: &ProblemRow, archive: &[u8], now_ms: i64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        inner.packages.entry(row.hash.clone()).or_insert_with(|| archive.to_vec());
-        Ok(inner.problems.insert(row.name.clone(), row.clone()).is_none())
+        inner.packages.entry(row.hash.clone()).or_insert_with(|| (archive.to_vec(), now_ms)).1 = now_ms;
+        let old = inner.problems.insert(row.name.clone(), row.clone());
+        if let Some(old) = &old {
+            if let Some(package) = inner.packages.get_mut(&old.hash) {
+                package.1 = package.1.max(now_ms);
+            }
+        }
+        Ok(old.is_none())
     }
 
     async fn delete_problem(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().problems.remove(name).is_some())
+        let mut inner = self.lock();
+        let Some(old) = inner.problems.remove(name) else { return Ok(false) };
+        if let Some(package) = inner.packages.get_mut(&old.hash) {
+            package.1 = super::now_ms();
+        }
+        Ok(true)
     }
 
     async fn problems(&self, name: Option<&str>) -> Result<Vec<ProblemRow>, StoreError> {
@@ -252,7 +264,32 @@ impl Store for MemoryStore {
     }
 
     async fn package(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.lock().packages.get(hash).cloned())
+        Ok(self.lock().packages.get(hash).map(|(archive, _)| archive.clone()))
+    }
+
+    async fn prune_packages(&self, retired_before_ms: i64) -> Result<Vec<String>, StoreError> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let unfinished: Vec<&str> =
+            inner.submissions.values().filter(|r| r.outcome.is_none()).map(|r| r.spec.as_str()).collect();
+        let dead: Vec<String> = inner
+            .packages
+            .iter()
+            .filter(|(hash, (_, touched))| {
+                *touched < retired_before_ms
+                    && !inner.problems.values().any(|p| &p.hash == *hash)
+                    && !unfinished.iter().any(|spec| spec.contains(hash.as_str()))
+            })
+            .map(|(hash, _)| hash.clone())
+            .collect();
+        for hash in &dead {
+            inner.packages.remove(hash);
+        }
+        Ok(dead)
+    }
+
+    async fn package_hashes(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.lock().packages.keys().cloned().collect())
     }
 
     async fn claim_callbacks(

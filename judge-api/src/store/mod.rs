@@ -186,7 +186,8 @@ pub trait Store: Send + Sync {
     /// true if the name is new.
     async fn put_problem(&self, row: &ProblemRow, archive: &[u8], now_ms: i64) -> Result<bool, StoreError>;
 
-    /// Removes a problem name (its package versions stay for queued jobs).
+    /// Removes a problem name (its package versions stay for queued jobs
+    /// until `prune_packages`).
     async fn delete_problem(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Every problem by name, or only `name`.
@@ -194,6 +195,15 @@ pub trait Store: Send + Sync {
 
     /// A package version's canonical archive.
     async fn package(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes the package versions no problem name points at, that no queued
+    /// or running submission was accepted against, and that stopped being
+    /// current before `retired_before_ms` (a submission resolves the current
+    /// version a moment before it is stored); their hashes.
+    async fn prune_packages(&self, retired_before_ms: i64) -> Result<Vec<String>, StoreError>;
+
+    /// The hashes of the package versions held.
+    async fn package_hashes(&self) -> Result<Vec<String>, StoreError>;
 
     /// Takes up to `limit` due result deliveries; until `retry_until_ms`
     /// no other node takes them.

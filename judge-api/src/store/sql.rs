@@ -268,9 +268,12 @@ where
 
     async fn put_problem(&self, row: &ProblemRow, archive: &[u8], now_ms: i64) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
+        // `created_ms` is when the version was last stored or stopped being
+        // current: `prune_packages` waits a while after either. Updating the
+        // row also locks it against a prune running at once (PostgreSQL).
         sqlx::query(
             "INSERT INTO packages (hash, archive, size, created_ms) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (hash) DO NOTHING",
+             ON CONFLICT (hash) DO UPDATE SET created_ms = excluded.created_ms",
         )
         .bind(&row.hash)
         .bind(archive)
@@ -292,13 +295,53 @@ where
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
+        if let Some(old) = existed.as_deref().filter(|old| *old != row.hash) {
+            sqlx::query("UPDATE packages SET created_ms = $1 WHERE hash = $2")
+                .bind(now_ms)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(existed.is_none())
     }
 
     async fn delete_problem(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM problems WHERE name = $1").bind(name).execute(self.writer()).await?;
-        Ok(B::Db::rows_affected(&done) == 1)
+        let mut tx = self.writer().begin().await?;
+        let hash: Option<String> = sqlx::query_scalar("DELETE FROM problems WHERE name = $1 RETURNING hash")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(hash) = &hash {
+            sqlx::query("UPDATE packages SET created_ms = $1 WHERE hash = $2")
+                .bind(super::now_ms())
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(hash.is_some())
+    }
+
+    async fn prune_packages(&self, retired_before_ms: i64) -> Result<Vec<String>, StoreError> {
+        // A job names its version in its spec (JSON); matching the hash as
+        // text can only keep a version too many, never drop one in use.
+        let hashes = sqlx::query_scalar(
+            "DELETE FROM packages
+             WHERE created_ms < $1
+               AND hash NOT IN (SELECT hash FROM problems)
+               AND NOT EXISTS (SELECT 1 FROM submissions
+                               WHERE state IN ('queued', 'running') AND spec LIKE '%' || packages.hash || '%')
+             RETURNING hash",
+        )
+        .bind(retired_before_ms)
+        .fetch_all(self.writer())
+        .await?;
+        Ok(hashes)
+    }
+
+    async fn package_hashes(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT hash FROM packages").fetch_all(self.reader()).await?)
     }
 
     async fn problems(&self, name: Option<&str>) -> Result<Vec<ProblemRow>, StoreError> {
