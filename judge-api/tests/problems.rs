@@ -135,6 +135,12 @@ async fn broken_and_hostile_packages_are_refused() {
     let message = answer.json["error"].as_str().unwrap();
     assert!(message.contains("problem.yaml") && message.contains("time_limit"), "{message}");
     assert!(!message.contains(".upload-"), "the staging path leaked: {message}");
+    let no_answer: Vec<_> = sum_files(false).into_iter().filter(|(name, _)| name != "data/sample/1.ans").collect();
+    let answer = put(&node, "broken", zip_of(&no_answer)).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    let message = answer.json["error"].as_str().unwrap();
+    assert!(message.contains("data/sample/1.in"), "{message}");
+    assert!(!message.contains(".upload-"), "the staging path leaked: {message}");
 
     let escape = format!("../../escaped-{}", std::process::id());
     let answer = put(&node, "evil", tar_gz_of(&[(escape.clone(), b"x".to_vec())], "")).await;

@@ -297,7 +297,11 @@ pub async fn put(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>, bo
     let (row, archive) = match packed {
         Ok(Ok(packed)) => packed,
         Ok(Err(e)) if e.is_callers() => {
-            return ApiError::bad_request(format!("package {name:?} refused: {e}")).into_response()
+            // Paths inside the upload are named as the archive has them, not
+            // by where the server unpacked it.
+            let shown = staging.display().to_string();
+            let reason = e.to_string().replace(&format!("{shown}/"), "").replace(&shown, "the package");
+            return ApiError::bad_request(format!("package {name:?} refused: {reason}")).into_response();
         }
         Ok(Err(e)) => return ApiError::internal(format!("package {name:?}: {e}")).into_response(),
         Err(e) => return ApiError::internal(format!("package {name:?}: {e}")).into_response(),
