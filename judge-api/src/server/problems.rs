@@ -49,8 +49,7 @@ impl Packages {
         if let Some(loaded) = self.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(hash) {
             return Ok(loaded.clone());
         }
-        let is_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-        if !is_hash {
+        if !is_package_hash(hash) {
             return Err(ApiError::internal(format!("internal error: {hash:?} is not a package hash")));
         }
         let dir = self.dir.join(hash);
@@ -75,14 +74,12 @@ impl Packages {
         self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(hash.to_string(), loaded.clone());
         Ok(loaded)
     }
-}
 
-impl Packages {
     /// Deletes the unpacked versions in this node's cache that the store no
     /// longer holds (`live`, listed at `listed_at`), unless a job here grades
-    /// with one right now or it was unpacked since the listing. They are renamed aside at once (a half-deleted
-    /// version is never taken for a whole one); the paths to delete are
-    /// returned with their hashes.
+    /// with one right now or it was unpacked since the listing. They are
+    /// renamed aside at once (a half-deleted version is never taken for a
+    /// whole one); the paths to delete are returned with their hashes.
     fn prune_cache(&self, live: &HashSet<String>, listed_at: SystemTime) -> Vec<(String, PathBuf)> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let mut removed = Vec::new();
@@ -93,8 +90,7 @@ impl Packages {
                 removed.push((hash, entry.path()));
                 continue;
             }
-            let is_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
-            if !is_hash || live.contains(&hash) {
+            if !is_package_hash(&hash) || live.contains(&hash) {
                 continue;
             }
             // Fetched after the listing: a version uploaded since.
@@ -120,6 +116,11 @@ impl Packages {
     }
 }
 
+/// A version's name in the cache: the SHA-256 of its archive, in hex.
+fn is_package_hash(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Deletes old package versions: from the store those no name points at and
 /// no unfinished submission was accepted against (retired over a lease ago,
 /// as a submission resolves its version a moment before it is stored), then
@@ -140,9 +141,9 @@ pub async fn prune(app: &App) {
         Err(e) => return warn!("cannot list package versions: {e}"),
     };
     for (hash, doomed) in app.packages.prune_cache(&live, listed_at) {
-        match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&doomed)).await {
-            Ok(Ok(())) => info!(package = %hash, "old package version deleted from this node's cache"),
-            Ok(Err(e)) => warn!(package = %hash, "cannot delete an old package version from the cache: {e}"),
+        let deleted = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&doomed)).await;
+        match deleted.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+            Ok(()) => info!(package = %hash, "old package version deleted from this node's cache"),
             Err(e) => warn!(package = %hash, "cannot delete an old package version from the cache: {e}"),
         }
     }
