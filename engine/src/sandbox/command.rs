@@ -4,9 +4,10 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -410,13 +411,23 @@ fn output_fd(stdio: Stdio, name: &str) -> Result<(OwnedFd, Option<File>), Sandbo
     }
 }
 
-/// Reads back at most `limit + 1` bytes, so an overflow is visible.
+/// Reads back at most `limit + 1` bytes, so an overflow is visible. The
+/// memfd's size says how much there is: an fstat and one pread, where
+/// reading to the end took a seek and two reads (one for an empty stream).
 fn read_capture(file: Option<File>, limit: u64) -> Vec<u8> {
-    let Some(mut file) = file else { return Vec::new() };
-    let mut out = Vec::new();
-    if file.seek(SeekFrom::Start(0)).is_ok() {
-        let _ = file.take(limit + 1).read_to_end(&mut out);
+    let Some(file) = file else { return Vec::new() };
+    let Ok(size) = file.metadata().map(|m| m.len()) else { return Vec::new() };
+    let mut out = vec![0; size.min(limit + 1) as usize];
+    let mut filled = 0;
+    while filled < out.len() {
+        match file.read_at(&mut out[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
     }
+    out.truncate(filled);
     out
 }
 
@@ -458,13 +469,28 @@ fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, u64)> {
     // Never above the judge's own hard limits: raising one needs
     // CAP_SYS_RESOURCE, which a container may not grant.
     for (resource, value) in list.iter_mut() {
-        let mut current = libc::rlimit { rlim_cur: 0, rlim_max: libc::RLIM_INFINITY };
-        // SAFETY: getrlimit writes one rlimit into `current`.
-        if unsafe { libc::getrlimit(*resource, &mut current) } == 0 {
-            *value = (*value).min(current.rlim_max);
-        }
+        *value = (*value).min(judge_hard_limit(*resource));
     }
     list
+}
+
+/// The judge's own hard limit of `resource`, read at the first run: nine
+/// getrlimit calls cost a run about 5 µs, and the judge never changes its
+/// hard limits (main only raises the soft open-files limit up to the hard one).
+fn judge_hard_limit(resource: libc::__rlimit_resource_t) -> u64 {
+    // Linux numbers its resources 0 to 15.
+    const RESOURCES: usize = 16;
+    static HARD: OnceLock<[u64; RESOURCES]> = OnceLock::new();
+    let read = |resource: libc::__rlimit_resource_t| {
+        let mut current = libc::rlimit { rlim_cur: 0, rlim_max: libc::RLIM_INFINITY };
+        // SAFETY: getrlimit writes one rlimit into `current`.
+        unsafe { libc::getrlimit(resource, &mut current) };
+        current.rlim_max
+    };
+    match HARD.get_or_init(|| std::array::from_fn(|r| read(r as libc::__rlimit_resource_t))).get(resource as usize) {
+        Some(&hard) => hard,
+        None => read(resource),
+    }
 }
 
 /// Host path of a readable directory, for callers that bind one.
