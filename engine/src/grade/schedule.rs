@@ -240,3 +240,25 @@ fn run_testlib_interactor(
         (None, _) => checked_result(test, &run, Ok(checked)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interactive_validator_runs_in_a_slot_of_its_own() {
+        // Claiming slots needs root (as every sandboxed run does).
+        // SAFETY: geteuid has no memory effects.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let interactive = WorkerSlots::claim(true);
+        let (program, beside) = (interactive.program.as_ref().unwrap(), interactive.beside.as_ref().unwrap());
+        assert_ne!(program.uid(), beside.uid());
+        let other = WorkerSlots::claim(false);
+        let other_program = other.program.as_ref().unwrap();
+        assert!(other.beside.is_none());
+        // Held until the worker ends: another worker never gets the same uid.
+        assert!(![program.uid(), beside.uid()].contains(&other_program.uid()));
+    }
+}
