@@ -8,7 +8,7 @@ use super::build::Program;
 use super::inputs::InputCache;
 use super::TestResult;
 use crate::problem::{Problem, TestCase, ValidatorProtocol, ValidatorSpec};
-use crate::sandbox::{Limits, RunResult, RunStatus, Stdio};
+use crate::sandbox::{Command, Limits, RunResult, RunStatus, Slot, Stdio};
 use crate::validate::{self, custom, interactive, testlib};
 use crate::Verdict;
 
@@ -38,18 +38,21 @@ pub(crate) fn run_tests(
     let next = AtomicUsize::new(0);
     let first_failure = AtomicUsize::new(usize::MAX);
     let finished = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<TestResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
-    let worker = || loop {
-        let index = next.fetch_add(1, Ordering::SeqCst);
-        if index >= total || (stop_early && index > first_failure.load(Ordering::SeqCst)) {
-            break;
+    let results: Vec<Mutex<Option<TestResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    let worker = || {
+        let slots = WorkerSlots::claim(plan.problem.interactive);
+        loop {
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            if index >= total || (stop_early && index > first_failure.load(Ordering::SeqCst)) {
+                break;
+            }
+            let outcome = run_test(plan, &tests[index], &slots);
+            if outcome.verdict != Verdict::AC {
+                first_failure.fetch_min(index, Ordering::SeqCst);
+            }
+            *results[index].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+            progress(finished.fetch_add(1, Ordering::SeqCst) + 1, total);
         }
-        let outcome = run_test(plan, &tests[index]);
-        if outcome.verdict != Verdict::AC {
-            first_failure.fetch_min(index, Ordering::SeqCst);
-        }
-        *slots[index].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-        progress(finished.fetch_add(1, Ordering::SeqCst) + 1, total);
     };
     let threads = threads.min(total).max(1);
     std::thread::scope(|scope| {
@@ -59,7 +62,42 @@ pub(crate) fn run_tests(
         worker();
     });
     let cut = if stop_early { first_failure.load(Ordering::SeqCst).saturating_add(1).min(total) } else { total };
-    slots.into_iter().take(cut).filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
+    results.into_iter().take(cut).filter_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
+}
+
+/// The sandbox slots one worker runs all its tests in, claimed once instead
+/// of at every run (a claim is a mkdir, an open and a flock, more when other
+/// judges hold the first slots). Runs of one slot never overlap: the program
+/// and a validator that checks its output afterwards share one; an
+/// interactive validator runs beside the program, so it has its own. A slot
+/// that cannot be claimed here is left to each run, which then reports why.
+struct WorkerSlots {
+    program: Option<Slot>,
+    beside: Option<Slot>,
+}
+
+impl WorkerSlots {
+    fn claim(interactive: bool) -> WorkerSlots {
+        let program = Slot::claim(0).ok();
+        let beside = if interactive { Slot::claim(0).ok() } else { None };
+        WorkerSlots { program, beside }
+    }
+
+    /// `command` run in the program's slot: the program, or a validator run after it.
+    fn program(&self, command: Command) -> Command {
+        match &self.program {
+            Some(slot) => command.slot(slot),
+            None => command,
+        }
+    }
+
+    /// `command` run in the slot for a validator running beside the program.
+    fn beside(&self, command: Command) -> Command {
+        match &self.beside {
+            Some(slot) => command.slot(slot),
+            None => command,
+        }
+    }
 }
 
 fn test_result(test: &TestCase, verdict: Verdict, run: &RunResult, feedback: Option<String>) -> TestResult {
@@ -92,15 +130,15 @@ fn status_verdict(status: RunStatus) -> Verdict {
     }
 }
 
-fn run_test(plan: &TestPlan, test: &TestCase) -> TestResult {
+fn run_test(plan: &TestPlan, test: &TestCase, slots: &WorkerSlots) -> TestResult {
     if plan.problem.interactive {
-        return run_interactive(plan, test);
+        return run_interactive(plan, test, slots);
     }
     let stdin = match plan.inputs.get(&test.input) {
         Ok(i) => i,
         Err(e) => return internal(test, format!("preparing input of {}: {e}", test.name)),
     };
-    let run = plan.program.command(plan.limits.clone()).stdin(Stdio::Input(stdin)).run();
+    let run = slots.program(plan.program.command(plan.limits.clone())).stdin(Stdio::Input(stdin)).run();
     if run.status != RunStatus::Ok {
         let feedback = (run.status == RunStatus::Ie).then(|| run.message.clone().unwrap_or_default());
         return test_result(test, status_verdict(run.status), &run, feedback);
@@ -123,7 +161,7 @@ fn run_test(plan: &TestPlan, test: &TestCase) -> TestResult {
         Ok(bytes) => bytes,
         Err(e) => return internal(test, format!("reading input of {}: {e}", test.name)),
     };
-    let command = validator.command(custom::validator_limits(plan.limits));
+    let command = slots.program(validator.command(custom::validator_limits(plan.limits)));
     if plan.problem.validator_protocol == ValidatorProtocol::Testlib {
         return checked_result(test, &run, testlib::check(command, &input, &run.stdout, &answer));
     }
@@ -133,7 +171,7 @@ fn run_test(plan: &TestPlan, test: &TestCase) -> TestResult {
     }
 }
 
-fn run_interactive(plan: &TestPlan, test: &TestCase) -> TestResult {
+fn run_interactive(plan: &TestPlan, test: &TestCase, slots: &WorkerSlots) -> TestResult {
     let Some(validator) = plan.validator else {
         return internal(test, "interactive problem without an output validator".into());
     };
@@ -141,10 +179,10 @@ fn run_interactive(plan: &TestPlan, test: &TestCase) -> TestResult {
         (Ok(input), Ok(answer)) => (input, answer),
         (Err(e), _) | (_, Err(e)) => return internal(test, format!("reading data of {}: {e}", test.name)),
     };
-    let submission = plan.program.command(plan.limits.clone());
-    let validator = validator.command(custom::validator_limits(plan.limits));
+    let submission = slots.program(plan.program.command(plan.limits.clone()));
+    let validator = slots.beside(validator.command(custom::validator_limits(plan.limits)));
     if plan.problem.validator_protocol == ValidatorProtocol::Testlib {
-        return run_testlib_interactor(plan, test, submission, validator, &input, &answer);
+        return run_testlib_interactor(plan, test, slots, submission, validator, &input, &answer);
     }
     match interactive::run(submission, validator, &input, &answer, &test.validator_flags) {
         Ok(exchange) => test_result(test, exchange.verdict, &exchange.run, exchange.feedback),
@@ -173,8 +211,9 @@ fn checked_result(
 fn run_testlib_interactor(
     plan: &TestPlan,
     test: &TestCase,
-    submission: crate::sandbox::Command,
-    interactor: crate::sandbox::Command,
+    slots: &WorkerSlots,
+    submission: Command,
+    interactor: Command,
     input: &[u8],
     answer: &[u8],
 ) -> TestResult {
@@ -188,7 +227,7 @@ fn run_testlib_interactor(
     }
     match (&plan.problem.tout_checker, plan.tout_checker) {
         (Some(ValidatorSpec::Custom(_)), Some(checker)) => {
-            let command = checker.command(custom::validator_limits(plan.limits));
+            let command = slots.program(checker.command(custom::validator_limits(plan.limits)));
             checked_result(test, &run, testlib::check(command, input, &tout, answer))
         }
         (Some(ValidatorSpec::Custom(_)), None) => {
@@ -199,5 +238,27 @@ fn run_testlib_interactor(
             validate::Outcome::WrongAnswer(why) => test_result(test, Verdict::WA, &run, Some(why)),
         },
         (None, _) => checked_result(test, &run, Ok(checked)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interactive_validator_runs_in_a_slot_of_its_own() {
+        // Claiming slots needs root (as every sandboxed run does).
+        // SAFETY: geteuid has no memory effects.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let interactive = WorkerSlots::claim(true);
+        let (program, beside) = (interactive.program.as_ref().unwrap(), interactive.beside.as_ref().unwrap());
+        assert_ne!(program.uid(), beside.uid());
+        let other = WorkerSlots::claim(false);
+        let other_program = other.program.as_ref().unwrap();
+        assert!(other.beside.is_none());
+        // Held until the worker ends: another worker never gets the same uid.
+        assert!(![program.uid(), beside.uid()].contains(&other_program.uid()));
     }
 }

@@ -4,9 +4,10 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -302,8 +303,8 @@ impl Command {
             Stdio::Input(input) => input.open_read_only().map_err(SandboxError::io("opening the input"))?,
             Stdio::Fd(fd) => fd,
         };
-        let (stdout, stdout_capture) = output_fd(self.stdout, "stdout")?;
-        let (stderr, stderr_capture) = output_fd(self.stderr, "stderr")?;
+        let stdout = output_fd(self.stdout, "stdout")?;
+        let stderr = output_fd(self.stderr, "stderr")?;
         let (report_read, report_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| SandboxError::Io { what: "creating the report pipe".into(), source: e.into() })?;
 
@@ -318,7 +319,7 @@ impl Command {
         let cwd = CString::new(self.cwd.as_os_str().as_encoded_bytes())
             .map_err(|_| SandboxError::Nul(self.cwd.display().to_string()))?;
         let rlimits = rlimits(&self.limits);
-        let mut fds = vec![stdin.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd(), report_write.as_raw_fd()];
+        let mut fds = vec![stdin.as_raw_fd(), stdout.raw_fd(), stderr.raw_fd(), report_write.as_raw_fd()];
         fds.extend(namespaces.raw_fds());
         fds.extend(binds.iter().map(|b| b.fd.as_raw_fd()));
         let program_stack =
@@ -352,7 +353,8 @@ impl Command {
             return Err(SandboxError::io("clone with new namespaces")(std::io::Error::last_os_error()));
         }
         let guard = InitGuard { pid };
-        drop((stdin, stdout, stderr, report_write, binds));
+        drop((stdin, report_write, binds));
+        let (stdout_capture, stderr_capture) = (stdout.into_capture(), stderr.into_capture());
 
         let outcome = supervise(pid, report_read, &self.limits, &mounts);
         std::mem::forget(guard);
@@ -387,36 +389,69 @@ fn open_dev_null() -> Result<OwnedFd, SandboxError> {
     File::open("/dev/null").map(Into::into).map_err(SandboxError::io("opening /dev/null"))
 }
 
-/// The fd the program writes to, and the memfd to read back when captured.
-/// Captured streams go to an unsealed memfd bounded by `RLIMIT_FSIZE`.
-fn output_fd(stdio: Stdio, name: &str) -> Result<(OwnedFd, Option<File>), SandboxError> {
+/// A standard output stream of the program: an fd handed over, or a
+/// capture that init writes to (through the same fd) and we read back.
+enum Output {
+    Handed(OwnedFd),
+    Captured(File),
+}
+
+impl Output {
+    fn raw_fd(&self) -> RawFd {
+        match self {
+            Output::Handed(fd) => fd.as_raw_fd(),
+            Output::Captured(file) => file.as_raw_fd(),
+        }
+    }
+
+    /// Once init holds its copy: closes a handed fd (a pipe must see EOF when
+    /// the program ends) and keeps a capture to read back.
+    fn into_capture(self) -> Option<File> {
+        match self {
+            Output::Handed(_) => None,
+            Output::Captured(file) => Some(file),
+        }
+    }
+}
+
+/// Where the program's `name` stream goes. Captured streams go to an
+/// unsealed memfd bounded by `RLIMIT_FSIZE`.
+fn output_fd(stdio: Stdio, name: &str) -> Result<Output, SandboxError> {
     match stdio {
         Stdio::Capture => {
             let memfd = memfd::MemfdOptions::default().close_on_exec(true).create(name).map_err(|e| {
                 SandboxError::Io { what: format!("creating the {name} memfd"), source: std::io::Error::other(e) }
             })?;
-            let file = memfd.into_file();
-            let fd = file.try_clone().map_err(SandboxError::io(format!("duplicating the {name} memfd")))?;
-            Ok((fd.into(), Some(file)))
+            Ok(Output::Captured(memfd.into_file()))
         }
         Stdio::Null | Stdio::Input(_) => {
             let null = std::fs::OpenOptions::new()
                 .write(true)
                 .open("/dev/null")
                 .map_err(SandboxError::io("opening /dev/null for writing"))?;
-            Ok((null.into(), None))
+            Ok(Output::Handed(null.into()))
         }
-        Stdio::Fd(fd) => Ok((fd, None)),
+        Stdio::Fd(fd) => Ok(Output::Handed(fd)),
     }
 }
 
-/// Reads back at most `limit + 1` bytes, so an overflow is visible.
+/// Reads back at most `limit + 1` bytes, so an overflow is visible. The
+/// memfd's size says how much there is: an fstat and one pread, where
+/// reading to the end took a seek and two reads (one for an empty stream).
 fn read_capture(file: Option<File>, limit: u64) -> Vec<u8> {
-    let Some(mut file) = file else { return Vec::new() };
-    let mut out = Vec::new();
-    if file.seek(SeekFrom::Start(0)).is_ok() {
-        let _ = file.take(limit + 1).read_to_end(&mut out);
+    let Some(file) = file else { return Vec::new() };
+    let Ok(size) = file.metadata().map(|m| m.len()) else { return Vec::new() };
+    let mut out = vec![0; size.min(limit + 1) as usize];
+    let mut filled = 0;
+    while filled < out.len() {
+        match file.read_at(&mut out[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
     }
+    out.truncate(filled);
     out
 }
 
@@ -458,13 +493,28 @@ fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, u64)> {
     // Never above the judge's own hard limits: raising one needs
     // CAP_SYS_RESOURCE, which a container may not grant.
     for (resource, value) in list.iter_mut() {
-        let mut current = libc::rlimit { rlim_cur: 0, rlim_max: libc::RLIM_INFINITY };
-        // SAFETY: getrlimit writes one rlimit into `current`.
-        if unsafe { libc::getrlimit(*resource, &mut current) } == 0 {
-            *value = (*value).min(current.rlim_max);
-        }
+        *value = (*value).min(judge_hard_limit(*resource));
     }
     list
+}
+
+/// The judge's own hard limit of `resource`, read at the first run: nine
+/// getrlimit calls cost a run about 5 µs, and the judge never changes its
+/// hard limits (main only raises the soft open-files limit up to the hard one).
+fn judge_hard_limit(resource: libc::__rlimit_resource_t) -> u64 {
+    // Linux numbers its resources 0 to 15.
+    const RESOURCES: usize = 16;
+    static HARD: OnceLock<[u64; RESOURCES]> = OnceLock::new();
+    let read = |resource: libc::__rlimit_resource_t| {
+        let mut current = libc::rlimit { rlim_cur: 0, rlim_max: libc::RLIM_INFINITY };
+        // SAFETY: getrlimit writes one rlimit into `current`.
+        unsafe { libc::getrlimit(resource, &mut current) };
+        current.rlim_max
+    };
+    match HARD.get_or_init(|| std::array::from_fn(|r| read(r as libc::__rlimit_resource_t))).get(resource as usize) {
+        Some(&hard) => hard,
+        None => read(resource),
+    }
 }
 
 /// Host path of a readable directory, for callers that bind one.
