@@ -39,6 +39,7 @@ mod monitor;
 mod mounts;
 mod namespaces;
 mod protocol;
+mod reset;
 mod seccomp;
 mod slot;
 mod socket_memory;
@@ -52,3 +53,5 @@ pub use error::{Errno, SandboxError};
 pub use input::Input;
 pub use slot::{Slot, SlotError};
 pub use warm::warm_slots;
+#[doc(hidden)]
+pub use {command::AB_COPY_MOUNT_NS, mounts::AB_MASK_TMPFS};

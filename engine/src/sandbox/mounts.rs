@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 
 use libc::c_ulong;
 
+use super::command::WORKDIR;
 use super::protocol::SetupStep;
+use super::reset::ResetPlan;
 use super::sys;
 
 /// Host directory the new root is mounted on, inside the sandbox's private
@@ -97,6 +99,9 @@ fn proc_masks() -> &'static (Vec<&'static str>, Vec<&'static str>) {
     })
 }
 
+/// A/B only: mask /proc dirs with a tmpfs per run (as before).
+pub static AB_MASK_TMPFS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Files and directories the run's /tmp may hold: about 1 KiB of kernel
 /// memory each at most, so a few MiB (the monitor counts them too).
 pub const TMP_INODES: u64 = 4096;
@@ -109,7 +114,8 @@ const DEV_LINKS: &[(&str, &str)] = &[
     ("/proc/self/fd/2", "stderr"),
 ];
 
-const RO_BIND: c_ulong = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV;
+/// Flags that make a bind (or the root) read-only, nosuid and nodev.
+pub const RO_BIND: c_ulong = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV;
 
 // The new mount API (Linux 5.2+; mount_setattr 5.12+), not all in the libc crate.
 const OPEN_TREE_CLONE: libc::c_uint = 1;
@@ -184,7 +190,9 @@ impl DetachedBind {
         if !bind.writable {
             set |= MOUNT_ATTR_RDONLY;
         }
-        let attr = MountAttr { attr_set: set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+        // Private: a clone of a shared host mount would otherwise be its
+        // peer, and mounts and unmounts below it would propagate both ways.
+        let attr = MountAttr { attr_set: set, attr_clr: 0, propagation: libc::MS_PRIVATE, userns_fd: 0 };
         // SAFETY: attr is a valid mount_attr of the size passed.
         let rc = unsafe {
             libc::syscall(
@@ -204,7 +212,7 @@ impl DetachedBind {
 }
 
 enum Op {
-    /// An existing directory is fine (per-run mount points are reused).
+    /// An existing directory is fine.
     Mkdir(CString, u32),
     Touch(CString),
     Symlink {
@@ -229,7 +237,15 @@ enum Op {
 /// Mount steps, each with a readable description used when a step fails.
 pub struct MountPlan {
     ops: Vec<(Op, String)>,
+    /// Paths (inside the sandbox) this plan or the skeleton it builds on
+    /// makes: directories, files and links in the root tmpfs.
     created: BTreeSet<PathBuf>,
+    /// Binds of host trees (and links into them) in the skeleton: whatever
+    /// is below one exists or not as on the host, and is read-only.
+    bound: BTreeSet<PathBuf>,
+    /// What this plan itself creates, in order, and whether each is a
+    /// directory: what a reset removes again.
+    made: Vec<(PathBuf, bool)>,
     /// Where the sandbox's "/" is while the plan runs: NEW_ROOT for the
     /// skeleton (before pivot_root), "/" per run.
     prefix: &'static str,
@@ -248,6 +264,8 @@ impl MountPlan {
         MountPlan {
             ops: Vec::new(),
             created: BTreeSet::new(),
+            bound: BTreeSet::new(),
+            made: Vec::new(),
             prefix,
             root: cstr(NEW_ROOT),
             old_root: cstr(OLD_ROOT),
@@ -256,8 +274,11 @@ impl MountPlan {
         }
     }
 
-    /// The skeleton every run of a slot starts from. Its root stays writable
-    /// (for the runs' mount points); each run remounts its copy read-only.
+    /// The skeleton every run of a slot starts from, read-only once built.
+    /// It holds the usual mount point of a run's work dir, and at `/tmp`
+    /// (covered by each run's own) one empty read-only tmpfs: the source
+    /// of the masks of /proc directories, so no run needs a file system
+    /// of its own for them.
     pub fn skeleton() -> Result<MountPlan, String> {
         let mut plan = MountPlan::empty(NEW_ROOT);
         plan.mount("", "/", "", libc::MS_REC | libc::MS_PRIVATE, "", "make the mount tree private");
@@ -274,16 +295,31 @@ impl MountPlan {
         }
         plan.add_dev();
         plan.mkdir(Path::new("/proc"), 0o555);
-        plan.mkdir(Path::new("/tmp"), 0o1777);
+        plan.mkdir(Path::new(WORKDIR), 0o755);
+        plan.mkdir(Path::new("/tmp"), 0o755);
+        let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let tmp = format!("{NEW_ROOT}/tmp");
+        plan.mount("tmpfs", &tmp, "tmpfs", flags, "size=4k,nr_inodes=1,mode=0555", "mount the empty /tmp");
         plan.mkdir(Path::new(&format!("/{OLD_ROOT}")), 0o700);
         plan.ops.push((Op::PivotRoot, "pivot_root into the new root".into()));
+        plan.mount("", "/", "", RO_BIND, "", "make the root read-only");
         Ok(plan)
     }
 
-    /// One run's mounts on top of the skeleton. `binds[i]` is attached from
-    /// the detached mount init holds at fd `first_bind_fd + i`.
-    pub fn per_run(binds: &[DetachedBind], first_bind_fd: i32, tmpfs_bytes: u64) -> MountPlan {
+    /// One run's mounts on top of `skeleton`, and how to undo them.
+    /// `binds[i]` is attached from the detached mount init holds at fd
+    /// `first_bind_fd + i`. The root stays read-only unless a mount point
+    /// must be created; then it is writable only until the binds are made.
+    pub fn per_run(
+        binds: &[DetachedBind],
+        first_bind_fd: i32,
+        tmpfs_bytes: u64,
+        skeleton: &MountPlan,
+    ) -> (MountPlan, ResetPlan) {
         let mut plan = MountPlan::empty("/");
+        plan.created = skeleton.created.clone();
+        plan.bound = skeleton.bound.clone();
+        let mut mount_points = Vec::new();
         for (i, bind) in binds.iter().enumerate() {
             if let Some(parent) = bind.target.parent() {
                 plan.mkdir(parent, 0o755);
@@ -291,13 +327,20 @@ impl MountPlan {
             if bind.is_dir {
                 plan.mkdir(&bind.target, 0o755);
             } else {
-                let path = cstr(bind.target.as_os_str().as_bytes());
-                plan.ops.push((Op::Touch(path), format!("create {}", bind.target.display())));
+                plan.touch(&bind.target);
             }
+            let target = cstr(bind.target.as_os_str().as_bytes());
             plan.ops.push((
-                Op::MoveMount { fd: first_bind_fd + i as i32, target: cstr(bind.target.as_os_str().as_bytes()) },
+                Op::MoveMount { fd: first_bind_fd + i as i32, target: target.clone() },
                 format!("bind {} at {}", bind.source.display(), bind.target.display()),
             ));
+            mount_points.push(target);
+        }
+        if !plan.made.is_empty() {
+            let rw = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NODEV;
+            let op = Op::Mount { source: cstr(""), target: cstr("/"), fstype: cstr(""), flags: rw, data: cstr("") };
+            plan.ops.insert(0, (op, "make the root writable for mount points".into()));
+            plan.mount("", "/", "", RO_BIND, "", "make the root read-only");
         }
         let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
         // hidepid=2: the program sees only its own uid's processes. Init is a
@@ -309,25 +352,34 @@ impl MountPlan {
         // the size cap does not see: nr_inodes caps them.
         let tmp_data = format!("size={},nr_inodes={TMP_INODES},mode=1777", tmpfs_bytes.max(4096));
         plan.mount("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data, "mount /tmp");
-        plan.mount("", "/", "", RO_BIND, "", "make the root read-only");
-        plan
+        mount_points.extend([cstr("/proc"), cstr("/tmp")]);
+        let made = plan.made.iter().map(|(path, is_dir)| (cstr(path.as_os_str().as_bytes()), *is_dir)).collect();
+        (plan, ResetPlan::new(mount_points, made))
     }
 
     /// Hides what /proc tells of the host (see PROC_MASKED_FILES): files are
-    /// covered by /dev/null, directories by one empty read-only tmpfs.
+    /// covered by /dev/null, directories by binds of the skeleton's empty
+    /// read-only `/tmp` (this run's own is not mounted yet).
     fn mask_proc(&mut self) {
         let (files, dirs) = proc_masks();
         for name in files {
             let target = format!("/proc/{name}");
             self.mount("/dev/null", &target, "", libc::MS_BIND, "", &format!("mask {target}"));
         }
-        let Some((first, rest)) = dirs.split_first() else { return };
-        let empty = format!("/proc/{first}");
-        let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-        self.mount("tmpfs", &empty, "tmpfs", flags, "size=4k,nr_inodes=1,mode=0555", &format!("mask {empty}"));
-        for name in rest {
+        if AB_MASK_TMPFS.load(std::sync::atomic::Ordering::Relaxed) {
+            let Some((first, rest)) = dirs.split_first() else { return };
+            let empty = format!("/proc/{first}");
+            let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+            self.mount("tmpfs", &empty, "tmpfs", flags, "size=4k,nr_inodes=1,mode=0555", &format!("mask {empty}"));
+            for name in rest {
+                let target = format!("/proc/{name}");
+                self.mount(&empty, &target, "", libc::MS_BIND, "", &format!("mask {target}"));
+            }
+            return;
+        }
+        for name in dirs {
             let target = format!("/proc/{name}");
-            self.mount(&empty, &target, "", libc::MS_BIND, "", &format!("mask {target}"));
+            self.mount("/tmp", &target, "", libc::MS_BIND, "", &format!("mask {target}"));
         }
     }
 
@@ -342,16 +394,34 @@ impl MountPlan {
         ));
     }
 
+    /// Whether `path` is there before this plan runs: made by the skeleton,
+    /// or below one of its host binds (there it cannot be created anyway).
+    fn exists(&self, path: &Path) -> bool {
+        self.created.contains(path) || path.ancestors().any(|a| self.bound.contains(a))
+    }
+
     /// Creates `path` (inside the new root) and any missing parents.
     fn mkdir(&mut self, path: &Path, mode: u32) {
         let mut ancestors: Vec<&Path> = path.ancestors().filter(|a| a.parent().is_some()).collect();
         ancestors.reverse();
         for dir in ancestors {
-            if self.created.insert(dir.to_path_buf()) {
+            if !self.exists(dir) {
+                self.created.insert(dir.to_path_buf());
+                self.made.push((dir.to_path_buf(), true));
                 let m = if dir == path { mode } else { 0o755 };
                 let host = self.inside(dir);
                 self.ops.push((Op::Mkdir(cstr(host.as_os_str().as_bytes()), m), format!("create {}", dir.display())));
             }
+        }
+    }
+
+    /// Creates the empty file `path` (inside the new root) unless it exists.
+    fn touch(&mut self, path: &Path) {
+        if !self.exists(path) {
+            self.created.insert(path.to_path_buf());
+            self.made.push((path.to_path_buf(), false));
+            let host = self.inside(path);
+            self.ops.push((Op::Touch(cstr(host.as_os_str().as_bytes())), format!("create {}", path.display())));
         }
     }
 
@@ -372,13 +442,16 @@ impl MountPlan {
                 },
                 format!("link {}", target.display()),
             ));
+            // It leads into another bind (/usr): treated as that one.
+            self.created.insert(target.to_path_buf());
+            self.bound.insert(target.to_path_buf());
             return Ok(());
         }
         if meta.is_dir() {
             self.mkdir(target, 0o755);
+            self.bound.insert(target.to_path_buf());
         } else {
-            self.ops
-                .push((Op::Touch(cstr(host_target.as_os_str().as_bytes())), format!("create {}", target.display())));
+            self.touch(target);
         }
         let what = format!("bind {} at {}", source.display(), target.display());
         let src = source.as_os_str().as_bytes();
@@ -407,13 +480,14 @@ impl MountPlan {
         self.mount("tmpfs", &dev, "tmpfs", tmpfs_flags, "size=64k,mode=0755", "mount /dev");
         for name in DEVICES {
             let node = format!("{dev}/{name}");
-            self.ops.push((Op::Touch(cstr(&node)), format!("create /dev/{name}")));
+            self.touch(Path::new(&format!("/dev/{name}")));
             self.mount(&format!("/dev/{name}"), &node, "", libc::MS_BIND, "", &format!("bind /dev/{name}"));
             // Device nodes need device access, so these binds alone are not nodev.
             let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NOEXEC;
             self.mount("", &node, "", flags, "", &format!("bind /dev/{name} (set flags)"));
         }
         for (target, name) in DEV_LINKS {
+            self.created.insert(PathBuf::from(format!("/dev/{name}")));
             self.ops.push((
                 Op::Symlink { target: cstr(target), link: cstr(format!("{dev}/{name}")) },
                 format!("link /dev/{name}"),
