@@ -11,9 +11,9 @@
 
 use std::ffi::{CStr, CString};
 
+use super::mounts::MountPlan;
 use super::namespaces::{RUN_UNSHARE_FLAGS, SLOT_KEPT};
 use super::protocol::{Done, ExecFailure, ExecStage, InitStep, SetupStep, WireReport};
-use super::reset::RunMounts;
 use super::sys;
 
 /// Where init keeps the fds it is given: the program's stdio, its report
@@ -27,7 +27,7 @@ pub const MAX_FDS: usize = 48;
 
 /// Everything the child needs, prepared by the parent.
 pub struct ChildPlan<'a> {
-    pub mounts: &'a RunMounts,
+    pub mounts: &'a MountPlan,
     /// Fds in the parent, in the order init keeps them (see FIRST_BIND_FD).
     pub fds: &'a [i32],
     pub candidates: &'a [CString],
@@ -101,20 +101,11 @@ fn init_main(plan: &ChildPlan) -> ! {
             setup_failed(SetupStep::Init(namespace.join_step), err);
         }
     }
-    let mounts = plan.mounts;
-    if !mounts.in_place {
-        // A/B only: a private copy of the skeleton, torn down with init.
-        if let Err(err) = sys::unshare(RUN_UNSHARE_FLAGS) {
-            setup_failed(SetupStep::Init(InitStep::CopyMountNamespace), err);
-        }
-    } else if let Some(leftover) = &mounts.leftover {
-        // The slot's runs never overlap: whatever is mounted here beyond
-        // the skeleton is an earlier run's, and none of its processes is left.
-        if let Err(err) = leftover.execute(&mounts.skeleton_mounts) {
-            setup_failed(SetupStep::Init(InitStep::ResetSlot), err);
-        }
+    // A private copy of the skeleton, so this run's mounts are its own.
+    if let Err(err) = sys::unshare(RUN_UNSHARE_FLAGS) {
+        setup_failed(SetupStep::Init(InitStep::CopyMountNamespace), err);
     }
-    if let Err((step, err)) = mounts.setup.execute() {
+    if let Err((step, err)) = plan.mounts.execute() {
         setup_failed(step, err);
     }
     // The namespace fds and detached binds are used up; keep only 0..=3.
@@ -160,9 +151,6 @@ fn init_main(plan: &ChildPlan) -> ! {
     let _ = sys::kill(-1, libc::SIGKILL);
     let mut ignored = 0i32;
     while let Ok(_) | Err(libc::EINTR) = sys::wait4(-1, &mut ignored, libc::__WALL, None) {}
-    // Nothing of the run is left to use its mounts: undo them now, so its
-    // /tmp is freed with the run and the next run finds the bare skeleton.
-    let slot_reset = if mounts.in_place { mounts.reset.execute(&mounts.skeleton_mounts) } else { Ok(()) };
     let all = sys::children_usage();
     let micros = |t: libc::timeval| (t.tv_sec * 1_000_000 + t.tv_usec).max(0) as u64;
     report(WireReport::done(Done {
@@ -171,7 +159,6 @@ fn init_main(plan: &ChildPlan) -> ! {
         maxrss_kb: end.maxrss_kb.max(0) as u64,
         inherited_peak_kb: inherited_peak_kb.max(0) as u64,
         exit_peak_kb: end.exit_peak_kb.max(0) as u64,
-        slot_reset_errno: slot_reset.err().unwrap_or(0),
     }));
     sys::exit(0);
 }

@@ -108,7 +108,7 @@ mod tests {
     /// A run that ended on its own after 10 ms of CPU with 1 MiB resident.
     fn finished(wait_status: i32) -> Outcome {
         Outcome {
-            done: Some(Done { wait_status, cpu_us: 10_000, maxrss_kb: 1024, exit_peak_kb: 1024, ..Done::default() }),
+            done: Some(Done { wait_status, cpu_us: 10_000, maxrss_kb: 1024, inherited_peak_kb: 0, exit_peak_kb: 1024 }),
             wall: Duration::from_millis(12),
             ..Outcome::default()
         }

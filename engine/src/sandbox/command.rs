@@ -18,12 +18,11 @@ use super::input::Input;
 pub use super::mounts::Bind;
 use super::mounts::{DetachedBind, MountPlan};
 use super::namespaces::RUN_CLONE_FLAGS;
-use super::reset::{ResetPlan, RunMounts};
 use super::seccomp;
 use super::slot::{Slot, UID_BASE};
 use super::stack::PooledStack;
 use super::supervisor::{kill_and_reap, supervise};
-use super::warm::{self, WarmSlot};
+use super::warm;
 
 use crate::limits::MIB;
 
@@ -289,15 +288,14 @@ impl Command {
                 claimed.uid()
             }
         };
-        let slot_index = uid.saturating_sub(UID_BASE);
-        let slot = warm::for_slot(slot_index)?;
+        let namespaces = warm::for_slot(uid.saturating_sub(UID_BASE))?;
         let binds =
             self.binds.iter().map(DetachedBind::new).collect::<Result<Vec<_>, _>>().map_err(SandboxError::Bind)?;
         let max_binds = child::MAX_FDS - child::FIRST_BIND_FD as usize;
         if binds.len() > max_binds {
             return Err(SandboxError::TooManyBinds { count: binds.len(), max: max_binds });
         }
-        let (setup, reset) = MountPlan::per_run(&binds, child::FIRST_BIND_FD, self.limits.tmpfs, warm::skeleton()?);
+        let mounts = MountPlan::per_run(&binds, child::FIRST_BIND_FD, self.limits.tmpfs, warm::skeleton()?);
 
         let stdin = match self.stdin {
             Stdio::Null | Stdio::Capture => open_dev_null()?,
@@ -321,22 +319,12 @@ impl Command {
             .map_err(|_| SandboxError::Nul(self.cwd.display().to_string()))?;
         let rlimits = rlimits(&self.limits);
         let mut fds = vec![stdin.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd(), report_write.as_raw_fd()];
-        fds.extend(slot.namespaces().raw_fds());
+        fds.extend(namespaces.raw_fds());
         fds.extend(binds.iter().map(|b| b.fd.as_raw_fd()));
         let program_stack =
             PooledStack::take(child::PROGRAM_STACK_BYTES).map_err(SandboxError::io("mapping the program's stack"))?;
         let init_stack =
             PooledStack::take(child::INIT_STACK_BYTES).map_err(SandboxError::io("mapping init's stack"))?;
-        // Held until this run's mounts are undone: runs of a slot never overlap.
-        let mut leftover = slot.claim();
-        let in_place = !AB_COPY_MOUNT_NS.load(std::sync::atomic::Ordering::Relaxed);
-        let mounts =
-            RunMounts { leftover: leftover.take(), setup, reset, skeleton_mounts: slot.skeleton_mounts(), in_place };
-        if in_place {
-            // Recorded before init exists, so a run killed at any point is undone.
-            let earlier = mounts.leftover.clone().unwrap_or_default();
-            *leftover = Some(mounts.reset.clone().then(earlier));
-        }
         let plan = ChildPlan {
             mounts: &mounts,
             fds: &fds,
@@ -366,14 +354,9 @@ impl Command {
         let guard = InitGuard { pid };
         drop((stdin, stdout, stderr, report_write, binds));
 
-        let outcome = supervise(pid, report_read, &self.limits, &mounts.setup);
+        let outcome = supervise(pid, report_read, &self.limits, &mounts);
         std::mem::forget(guard);
         drop((plan, init_stack, program_stack));
-        if in_place {
-            let undone_by_init = outcome.done.is_some_and(|done| done.slot_reset_errno == 0);
-            settle(&slot, slot_index, &mut leftover, undone_by_init);
-        }
-        drop(leftover);
         let mut result = classify(outcome, &self.limits, &self.argv[0]);
         result.stdout = read_capture(stdout_capture, self.limits.output);
         result.stderr = read_capture(stderr_capture, self.limits.output);
@@ -387,25 +370,6 @@ impl Command {
         Ok(result)
     }
 }
-
-/// Leaves the slot as the next run must find it, once init is reaped: bare
-/// skeleton, nothing of this run's. What init did not undo, the host does;
-/// a slot that cannot be reset is dropped (its namespaces, and with them
-/// any mount left, go once this run lets go of it) and built anew.
-fn settle(slot: &std::sync::Arc<WarmSlot>, index: u32, leftover: &mut Option<ResetPlan>, undone_by_init: bool) {
-    if undone_by_init {
-        *leftover = None;
-        return;
-    }
-    let Some(plan) = leftover.take() else { return };
-    if slot.reset(&plan).is_err() {
-        *leftover = Some(plan);
-        warm::discard(index, slot);
-    }
-}
-
-/// A/B only: mount in a private copy of the slot's namespace (as before).
-pub static AB_COPY_MOUNT_NS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Kills and reaps init if `supervise` never returns normally (a panic), so
 /// that init never outlives the memory it shares with us.

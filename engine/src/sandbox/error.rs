@@ -59,8 +59,6 @@ pub enum SandboxError {
     Exec { program: String, stage: ExecStage, errno: Errno },
     #[error("sandbox init ended without its final report")]
     NoFinalReport,
-    #[error("undoing a run's mounts in its slot: {0}")]
-    SlotReset(String),
 }
 
 impl SandboxError {

@@ -39,7 +39,6 @@ mod monitor;
 mod mounts;
 mod namespaces;
 mod protocol;
-mod reset;
 mod seccomp;
 mod slot;
 mod socket_memory;
@@ -53,5 +52,3 @@ pub use error::{Errno, SandboxError};
 pub use input::Input;
 pub use slot::{Slot, SlotError};
 pub use warm::warm_slots;
-#[doc(hidden)]
-pub use {command::AB_COPY_MOUNT_NS, mounts::AB_MASK_TMPFS};

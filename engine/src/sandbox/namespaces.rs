@@ -2,17 +2,13 @@
 //!
 //! A slot keeps mount, network, UTS and IPC namespaces, built once by
 //! `warm.rs` and held open through fds; each run's init joins them
-//! (`child.rs`) and mounts what the run needs in place, in the slot's
-//! mount namespace; those mounts are undone after the run (`reset.rs`).
-//! No copy of the mount namespace is taken per run: runs of one slot never
-//! overlap and none can mount, so a run's mounts are seen by that run only.
-//! The PID namespace is new for every run: the clone of init (`command.rs`)
-//! creates it, and every process of the run dies with it. The IPC namespace
-//! can be the slot's because nothing can be created in it: seccomp refuses
-//! SysV shared memory, message queues and semaphores and POSIX message
-//! queues (`seccomp.rs`), so a run finds it as empty as a new one, for a
-//! fraction of the cost (a new IPC namespace mounts its own mqueue file
-//! system and tears it down after the run).
+//! (`child.rs`), then takes a private copy of the mount namespace. The PID
+//! namespace is new for every run: the clone of init (`command.rs`)
+//! creates it. The IPC namespace can be the slot's because nothing can be
+//! created in it: seccomp refuses SysV shared memory, message queues and
+//! semaphores and POSIX message queues (`seccomp.rs`), so a run finds it
+//! as empty as a new one, for a fraction of the cost (a new IPC namespace
+//! mounts its own mqueue file system and tears it down after the run).
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -78,11 +74,6 @@ impl SlotNamespaces {
         Ok(SlotNamespaces { fds })
     }
 
-    /// The fd of the slot's mount namespace.
-    pub fn mount_fd(&self) -> RawFd {
-        self.fds[0].as_raw_fd()
-    }
-
     /// The raw fds, in the order of [`SLOT_KEPT`].
     pub fn raw_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.fds.iter().map(AsRawFd::as_raw_fd)
@@ -95,7 +86,6 @@ mod tests {
 
     #[test]
     fn slot_flags_cover_every_kept_namespace_and_no_run_one() {
-        assert_eq!(SLOT_KEPT[0].flag, libc::CLONE_NEWNS, "mount_fd is the first");
         assert_eq!(SLOT_CLONE_FLAGS, libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC);
         assert_eq!(SLOT_CLONE_FLAGS & RUN_CLONE_FLAGS, 0);
     }

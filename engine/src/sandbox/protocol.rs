@@ -20,7 +20,7 @@ pub enum ReportKind {
     ExecFailed = 3,
     /// `a` = wait status, `b` = CPU µs of all processes, `c` = the program's
     /// `ru_maxrss` kB, `d` = peak kB of the memory it started from, `e` = its
-    /// VmHWM kB at exit, `f` = errno of undoing the run's mounts (0: done).
+    /// VmHWM kB at exit.
     Done = 4,
     /// The program has exec'd (until then it shares the judge's memory).
     Running = 5,
@@ -44,11 +44,10 @@ pub enum InitStep {
     CopyMountNamespace = -6,
     SetHostname = -7,
     JoinIpcNamespace = -8,
-    ResetSlot = -9,
 }
 
 impl InitStep {
-    const ALL: [InitStep; 9] = [
+    const ALL: [InitStep; 8] = [
         InitStep::CreateExecPipe,
         InitStep::ForkProgram,
         InitStep::JoinMountNamespace,
@@ -57,7 +56,6 @@ impl InitStep {
         InitStep::CopyMountNamespace,
         InitStep::SetHostname,
         InitStep::JoinIpcNamespace,
-        InitStep::ResetSlot,
     ];
 
     pub fn describe(self) -> &'static str {
@@ -70,7 +68,6 @@ impl InitStep {
             InitStep::CopyMountNamespace => "copy the mount namespace",
             InitStep::SetHostname => "set the hostname",
             InitStep::JoinIpcNamespace => "join the slot's IPC namespace",
-            InitStep::ResetSlot => "undo the mounts of the slot's previous run",
         }
     }
 }
@@ -162,9 +159,6 @@ pub struct Done {
     pub inherited_peak_kb: u64,
     /// The program's VmHWM read at its exit, in kB (0 if not traced).
     pub exit_peak_kb: u64,
-    /// errno of undoing the run's mounts once it was over; 0 when the
-    /// slot's mount namespace is back to its skeleton.
-    pub slot_reset_errno: i32,
 }
 
 /// A decoded report.
@@ -195,7 +189,6 @@ pub struct WireReport {
     c: i64,
     d: i64,
     e: i64,
-    f: i64,
 }
 
 impl WireReport {
@@ -203,7 +196,7 @@ impl WireReport {
     pub const SIZE: usize = std::mem::size_of::<WireReport>();
 
     const fn new(kind: ReportKind) -> WireReport {
-        WireReport { kind: kind as i64, a: 0, b: 0, c: 0, d: 0, e: 0, f: 0 }
+        WireReport { kind: kind as i64, a: 0, b: 0, c: 0, d: 0, e: 0 }
     }
 
     pub const fn setup_failed(step: SetupStep, errno: i32) -> WireReport {
@@ -229,7 +222,6 @@ impl WireReport {
             c: done.maxrss_kb as i64,
             d: done.inherited_peak_kb as i64,
             e: done.exit_peak_kb as i64,
-            f: done.slot_reset_errno as i64,
             ..WireReport::new(ReportKind::Done)
         }
     }
@@ -262,7 +254,6 @@ impl WireReport {
                 maxrss_kb: kb(self.c),
                 inherited_peak_kb: kb(self.d),
                 exit_peak_kb: kb(self.e),
-                slot_reset_errno: self.f as i32,
             }),
         })
     }
@@ -302,14 +293,7 @@ mod tests {
             round_trip(WireReport::exec_failed(ExecStage::Exec as i32, libc::ENOENT)),
             Report::ExecFailed { stage: ExecStage::Exec, errno: libc::ENOENT }
         );
-        let done = Done {
-            wait_status: 9,
-            cpu_us: 1234,
-            maxrss_kb: 5,
-            inherited_peak_kb: 6,
-            exit_peak_kb: 7,
-            slot_reset_errno: libc::EBUSY,
-        };
+        let done = Done { wait_status: 9, cpu_us: 1234, maxrss_kb: 5, inherited_peak_kb: 6, exit_peak_kb: 7 };
         assert_eq!(round_trip(WireReport::done(done)), Report::Done(done));
     }
 
