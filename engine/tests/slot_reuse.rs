@@ -1,7 +1,8 @@
 //! Runs of one slot, one after another, on the slot's kept skeleton: nothing
 //! of one run (its binds, its `/tmp` and the memory that holds) may reach the
 //! next, however the run ended, and the root stays read-only to every run,
-//! also to one whose mount points had to be created. Needs root.
+//! also to one whose mount points had to be created. And a run's binds
+//! never share mount events with the host's mounts. Needs root.
 //!
 //! Each test re-executes this test binary for itself inside `unshare --pid
 //! --fork --kill-child --mount-proc`, so nothing a half-built sandbox let
@@ -164,5 +165,24 @@ fn tmp_memory_is_freed_when_a_killed_run_ends() {
             after = shmem_bytes();
         }
         assert!(after <= before + 50 * MIB, "Shmem {} MiB before, {} MiB after", before / MIB, after / MIB);
+    });
+}
+
+#[test]
+fn binds_of_shared_host_mounts_are_private() {
+    isolated("binds_of_shared_host_mounts_are_private", || {
+        use nix::mount::{mount, umount2, MntFlags, MsFlags};
+        // A shared mount in this test's own mount namespace, as / is on
+        // most hosts: a bind of a dir on it must not join its peer group.
+        let dir = temp_dir("shared");
+        mount(Some("tmpfs"), dir.path(), Some("tmpfs"), MsFlags::empty(), Some("size=1m,mode=0777")).unwrap();
+        mount(None::<&str>, dir.path(), None::<&str>, MsFlags::MS_SHARED, None::<&str>).unwrap();
+        let slot = Slot::claim(900).expect("slot");
+        let result = sh("grep ' /box ' /proc/self/mountinfo").workdir(dir.path(), false).slot(&slot).run();
+        umount2(dir.path(), MntFlags::MNT_DETACH).unwrap();
+        assert_eq!(result.status, RunStatus::Ok, "{result:?}");
+        let line = stdout(&result);
+        assert!(line.contains(" /box "), "{line}");
+        assert!(!line.contains("shared:") && !line.contains("master:"), "the bind propagates: {line}");
     });
 }
