@@ -296,7 +296,7 @@ impl Command {
         if binds.len() > max_binds {
             return Err(SandboxError::TooManyBinds { count: binds.len(), max: max_binds });
         }
-        let mounts = MountPlan::per_run(&binds, child::FIRST_BIND_FD, self.limits.tmpfs);
+        let mounts = MountPlan::per_run(&binds, child::FIRST_BIND_FD, self.limits.tmpfs, warm::skeleton()?);
 
         let stdin = match self.stdin {
             Stdio::Null | Stdio::Capture => open_dev_null()?,

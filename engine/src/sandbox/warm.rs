@@ -44,7 +44,8 @@ pub fn warm_slots() -> usize {
     SLOTS.get().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len()).unwrap_or(0)
 }
 
-fn skeleton() -> Result<&'static MountPlan, SandboxError> {
+/// The skeleton plan every slot is built from.
+pub fn skeleton() -> Result<&'static MountPlan, SandboxError> {
     static SKELETON: OnceLock<Result<MountPlan, String>> = OnceLock::new();
     SKELETON.get_or_init(MountPlan::skeleton).as_ref().map_err(|e| SandboxError::Skeleton(e.clone()))
 }
