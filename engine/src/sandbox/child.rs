@@ -9,12 +9,13 @@
 //! the run's mounts, starts the program (PID 2), reaps every process of the
 //! run, and reports to the host over a pipe.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 
 use super::mounts::MountPlan;
 use super::namespaces::{RUN_UNSHARE_FLAGS, SLOT_KEPT};
 use super::protocol::{Done, ExecFailure, ExecStage, InitStep, SetupStep, WireReport};
 use super::sys;
+use super::trace::{wait_for_program, Handshake};
 
 /// Where init keeps the fds it is given: the program's stdio, its report
 /// pipe, the slot's namespaces (in the order of `SLOT_KEPT`), then the
@@ -116,16 +117,20 @@ fn init_main(plan: &ChildPlan) -> ! {
         Ok(fds) => fds,
         Err(err) => setup_failed(SetupStep::Init(InitStep::CreateExecPipe), err),
     };
-    // vfork-style: the program shares this memory until it execs, so no
-    // page tables are copied and no atfork handler runs. Init sleeps
-    // until the exec. libc's clone wrapper touches no TLS in the child.
-    let mut args = ProgramArgs { plan, exec_read, exec_write };
-    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
-    let args_ptr = &mut args as *mut ProgramArgs as *mut libc::c_void;
+    // The program shares this memory until it execs, so no page tables are
+    // copied and no atfork handler runs; it runs on a stack of its own.
+    // Not vfork: init seizes it meanwhile (`trace.rs`), and until the exec
+    // pipe says it exec'd or failed, init leaves `args` alone (this frame
+    // never returns) but for the handshake word. libc's clone wrapper
+    // touches no TLS in the child.
+    let args = ProgramArgs { plan, exec_read, exec_write, tracing: Handshake::new() };
+    let flags = libc::CLONE_VM | libc::SIGCHLD;
+    let args_ptr = &args as *const ProgramArgs as *mut libc::c_void;
     // SAFETY: the program's side runs `program_entry` on its own guarded
-    // stack, reads only `args` (alive: init sleeps until it execs or exits)
-    // and makes raw syscalls only.
+    // stack, reads only `args` (alive: init_main never returns) and makes
+    // raw syscalls only.
     let pid = unsafe { libc::clone(program_entry, plan.program_stack_top, flags, args_ptr) };
+    let seized = pid > 0 && args.tracing.seize(pid);
     sys::close(exec_write);
     sys::close(0);
     sys::close(1);
@@ -146,7 +151,7 @@ fn init_main(plan: &ChildPlan) -> ! {
     // could raise it in between and pass their memory off as the program's).
     let inherited_peak_kb = sys::self_usage().ru_maxrss;
 
-    let end = wait_for_program(pid);
+    let end = wait_for_program(pid, seized);
     // Then end whatever it left behind (daemons included) and reap it too.
     let _ = sys::kill(-1, libc::SIGKILL);
     let mut ignored = 0i32;
@@ -163,86 +168,34 @@ fn init_main(plan: &ChildPlan) -> ! {
     sys::exit(0);
 }
 
-/// How the program ended, as its tracer saw it.
-struct ProgramEnd {
-    /// Its wait status.
-    status: i32,
-    /// Its `ru_maxrss` in kB.
-    maxrss_kb: i64,
-    /// Its VmHWM in kB, read when it stopped at exit (0 if never traced).
-    exit_peak_kb: i64,
-}
-
-/// Reaps everything until the program itself exits. The program is
-/// traced (PTRACE_TRACEME before its exec) only so that its exit
-/// stops it while its memory still exists: that is when its exact
-/// peak (VmHWM) is read. Signals are passed on unchanged; stop
-/// signals are dropped (nobody would continue the program).
-fn wait_for_program(pid: i32) -> ProgramEnd {
-    let mut status = 0i32;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let mut exit_peak_kb = 0i64;
-    let mut options_set = false;
-    loop {
-        let reaped = sys::wait4(-1, &mut status, libc::__WALL, Some(&mut usage));
-        match reaped {
-            Ok(p) if p as i32 == pid && libc::WIFSTOPPED(status) => {
-                let signal = libc::WSTOPSIG(status);
-                let deliver = if status >> 16 == libc::PTRACE_EVENT_EXIT {
-                    exit_peak_kb = peak_kb_of(pid);
-                    0
-                } else if status >> 16 == libc::PTRACE_EVENT_EXEC {
-                    // A later exec of the program (a launcher script's
-                    // `exec java ...`): nothing to deliver.
-                    0
-                } else if signal == libc::SIGTRAP && !options_set {
-                    // The stop after the first exec: ask to be told of the
-                    // exit, and of later execs as events (without
-                    // TRACEEXEC each one would raise a real SIGTRAP).
-                    options_set = true;
-                    let options =
-                        (libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACEEXEC) as usize;
-                    let _ = sys::ptrace_set_options(pid, options);
-                    0
-                } else if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
-                    0
-                } else {
-                    signal
-                };
-                let _ = sys::ptrace_cont(pid, deliver as usize);
-            }
-            Ok(p) if p as i32 == pid => break,
-            Err(libc::EINTR) | Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    ProgramEnd { status, maxrss_kb: usage.ru_maxrss, exit_peak_kb }
-}
-
 struct ProgramArgs<'a> {
     plan: &'a ChildPlan<'a>,
     exec_read: i32,
     exec_write: i32,
+    /// Settles whether init seized the program (`trace.rs`).
+    tracing: Handshake,
 }
 
 extern "C" fn program_entry(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: arg is the ProgramArgs init passed to clone, alive while init sleeps.
+    // SAFETY: arg is the ProgramArgs init passed to clone, alive while init lives.
     let args = unsafe { &*(arg as *const ProgramArgs) };
     sys::close(args.exec_read);
-    program_main(args.plan, args.exec_write)
+    program_main(args)
 }
 
 /// The judged program's side: credentials, limits, seccomp, exec.
-fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
+fn program_main(args: &ProgramArgs) -> ! {
+    let (plan, exec_pipe) = (args.plan, args.exec_write);
     let fail = |stage: ExecStage, errno: i32| -> ! {
         let _ = sys::write(exec_pipe, bytemuck::bytes_of(&ExecFailure { errno, stage: stage as i32 }));
         sys::exit(127);
     };
     sys::close(REPORT_FD);
     // The program starts with default signal actions and nothing blocked.
+    // Signals stay blocked (as in init) until just before the exec: init
+    // waits for the exec, so a signal must not stop this side for its
+    // tracer before then.
     sys::default_signal_actions();
-    sys::set_signal_mask(false);
     for &(resource, value) in plan.rlimits {
         if let Err(err) = sys::set_rlimit(resource, value) {
             fail(ExecStage::SetRlimits, err);
@@ -257,9 +210,6 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
             Err(err) => fail(ExecStage::DropCapabilities, err),
         }
     }
-    // Let init trace this process, to read its peak memory at exit. Without
-    // it (ptrace refused, as in some containers) only the samples measure.
-    let _ = sys::ptrace_traceme();
     // Raw syscalls, not libc's wrappers: those broadcast the change to every
     // thread libc believes exists (the judge's, whose memory this shares).
     if let Err(err) = sys::clear_groups() {
@@ -277,9 +227,13 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
     if let Err(err) = sys::set_no_new_privs() {
         fail(ExecStage::NoNewPrivs, err);
     }
+    // Traced by init, to have its peak memory read at exit; before
+    // seccomp, which refuses ptrace.
+    args.tracing.be_traced();
     if let Err(err) = super::seccomp::install(plan.filter) {
         fail(ExecStage::Seccomp, err);
     }
+    sys::set_signal_mask(false);
     let mut last = libc::ENOENT;
     for candidate in plan.candidates {
         // SAFETY: argv and envp are NULL-terminated arrays of C strings the
@@ -292,45 +246,4 @@ fn program_main(plan: &ChildPlan, exec_pipe: i32) -> ! {
         }
     }
     fail(ExecStage::Exec, last);
-}
-
-/// VmHWM of process `pid` (of init's PID namespace) in kB.
-fn peak_kb_of(pid: i32) -> i64 {
-    // "/proc/<pid>/status", built without allocating.
-    let mut path = [0u8; 32];
-    let prefix = b"/proc/";
-    path[..prefix.len()].copy_from_slice(prefix);
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    let mut rest = pid.max(0) as u32;
-    loop {
-        digits[n] = b'0' + (rest % 10) as u8;
-        n += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut at = prefix.len();
-    for i in (0..n).rev() {
-        path[at] = digits[i];
-        at += 1;
-    }
-    let suffix = b"/status";
-    path[at..at + suffix.len()].copy_from_slice(suffix);
-    // The buffer is longer than any such path, so a NUL always follows it.
-    CStr::from_bytes_until_nul(&path).map_or(0, vm_hwm_kb)
-}
-
-/// The VmHWM line of a /proc status file, read without allocating.
-fn vm_hwm_kb(path: &CStr) -> i64 {
-    let Ok(fd) = sys::open_read_only(path) else { return 0 };
-    let mut buf = [0u8; 4096];
-    let n = sys::read(fd, &mut buf).unwrap_or(0);
-    sys::close(fd);
-    let text = &buf[..n.min(buf.len())];
-    let key = b"VmHWM:";
-    let Some(at) = text.windows(key.len()).position(|w| w == key) else { return 0 };
-    let digits = text[at + key.len()..].iter().skip_while(|b| !b.is_ascii_digit());
-    digits.take_while(|b| b.is_ascii_digit()).fold(0i64, |acc, b| acc * 10 + (b - b'0') as i64)
 }

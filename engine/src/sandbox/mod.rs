@@ -20,7 +20,8 @@
 //! - `warm.rs`: builds a slot's kept namespaces and skeleton root once.
 //! - `child.rs`: init and the program's side, between clone and exec (raw
 //!   syscalls from `sys.rs` only, no allocation); `mounts.rs` and
-//!   `seccomp.rs` supply the plans they carry out.
+//!   `seccomp.rs` supply the plans they carry out; `trace.rs` is how init
+//!   traces the program to read its exact peak memory at exit.
 //! - `protocol.rs`: the fixed-size reports init sends the host, decoded into
 //!   named variants.
 //! - `supervisor.rs`: the host's loop over those reports and the `monitor.rs`
@@ -45,6 +46,7 @@ mod socket_memory;
 mod stack;
 mod supervisor;
 mod sys;
+mod trace;
 mod warm;
 
 pub use command::{check_dir, Bind, Command, Limits, RunResult, RunStatus, Stdio, WORKDIR};

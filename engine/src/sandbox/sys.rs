@@ -186,6 +186,24 @@ pub fn ptrace_traceme() -> Result<(), i32> {
     ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_TRACEME as usize, 0, 0, 0]) })
 }
 
+/// Traces `pid` without stopping it, with `PTRACE_O_*` `options`. A seized
+/// tracee gets no SIGTRAP at exec, and stops only for the events the
+/// options ask for and for signals.
+pub fn ptrace_seize(pid: i32, options: usize) -> Result<(), i32> {
+    // SAFETY: PTRACE_SEIZE takes the options as an integer; no memory is read.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_SEIZE as usize, pid as usize, 0, options]) })
+}
+
+/// Whether stopped tracee `pid` has a signal's siginfo: `Err(EINVAL)` in
+/// a group-stop, which has none.
+pub fn ptrace_has_siginfo(pid: i32) -> Result<(), i32> {
+    // SAFETY: an all-zero siginfo_t is a valid value of this plain C struct.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let at = &mut info as *mut libc::siginfo_t as usize;
+    // SAFETY: PTRACE_GETSIGINFO writes one siginfo_t into `info`.
+    ok(unsafe { syscall(libc::SYS_ptrace, &[libc::PTRACE_GETSIGINFO as usize, pid as usize, 0, at]) })
+}
+
 /// Sets the `PTRACE_O_*` options for tracee `pid`.
 pub fn ptrace_set_options(pid: i32, options: usize) -> Result<(), i32> {
     // SAFETY: PTRACE_SETOPTIONS takes the options as an integer; no memory is read.

@@ -167,6 +167,18 @@ fn small_program_reports_small_memory() {
     assert!(r.memory_kb < 10 * 1024, "a 1 MiB program reported memory_kb {}", r.memory_kb);
 }
 
+/// A program that is over before the first sample still has its exact
+/// peak: init stops it at exit, however soon that comes.
+#[test]
+fn programs_that_end_at_once_report_their_peak() {
+    let _g = shared();
+    for _ in 0..20 {
+        let r = Judge::new().run(&["/bin/true"]).json();
+        assert_status(&r, "OK");
+        assert!(r.memory_kb > 0, "/bin/true reported no memory: {r:#?}");
+    }
+}
+
 /// A program that is over before the host attaches its monitor (init and
 /// its procfs already gone) is a normal run, never an internal error.
 #[test]

@@ -41,6 +41,39 @@ fn nonzero_exit_is_re_with_its_exit_code() {
 }
 
 // ---------------------------------------------------------------------------
+// Signals a program sends itself (init traces it, to read its memory at exit)
+
+#[test]
+fn stop_signals_a_program_raises_are_dropped() {
+    let r = run_hostile("signals", &["stop"]);
+    assert_status(&r, "OK");
+    assert_eq!(r.stdout, "continued\n");
+}
+
+#[test]
+fn stop_signals_another_thread_takes_do_not_stop_the_program_for_good() {
+    let prog = compile("signals");
+    let _g = shared();
+    let r = Judge::new().dir(prog.path()).time_limit(1.0).wall_limit(5.0).run(&["./prog", "thread_stop"]).json();
+    assert_status(&r, "OK");
+    assert_eq!(r.stdout, "joined\n");
+}
+
+#[test]
+fn a_trap_signal_ends_the_program_like_any_other() {
+    let r = run_hostile("signals", &["trap"]);
+    assert_status(&r, "RE");
+    assert_eq!(r.signal.as_deref(), Some("SIGTRAP"), "{r:#?}");
+}
+
+#[test]
+fn a_forked_child_may_exec() {
+    let r = run_hostile("signals", &["fork_exec", "/bin/echo", "hi"]);
+    assert_status(&r, "OK");
+    assert_eq!(r.stdout, "hi\nchild=0\n");
+}
+
+// ---------------------------------------------------------------------------
 // Bad input
 
 fn assert_usage_error(outcome: &Outcome) {
