@@ -326,6 +326,47 @@ fn warm_sandboxes_keep_nothing_of_one_run_for_the_next() {
     }
 }
 
+/// The capabilities docker/README.md grants the judge, and no more: without
+/// CAP_SYS_PTRACE the judge must still open its own helpers' /proc files
+/// after a run's setuid (made on the judge's memory) cleared its dumpable
+/// flag. Every test of a compiled and an interpreted language, two at a time.
+#[test]
+fn grading_needs_only_the_capabilities_the_docker_setup_grants() {
+    // CAP_DAC_OVERRIDE, KILL, SETGID, SETUID, SETPCAP, SYS_CHROOT, SYS_ADMIN.
+    let keep = [1, 5, 6, 7, 8, 18, 21];
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .expect("cap_last_cap")
+        .trim()
+        .parse()
+        .expect("a number");
+    // Root's capabilities after exec are its bounding set: capsh empties it
+    // of all but `keep` (capsh takes capability numbers as names).
+    let drop: Vec<String> = (0..=last).filter(|cap| !keep.contains(cap)).map(|cap| cap.to_string()).collect();
+    let problem = problems().join("aplusb");
+    for source in ["sum.c", "sum.py"] {
+        let source = problem.join("submissions/accepted").join(source);
+        let script = format!(
+            "exec {judge} grade --json --all {problem} {source}",
+            judge = env!("CARGO_BIN_EXE_judge"),
+            problem = problem.display(),
+            source = source.display()
+        );
+        let output = Command::new("timeout")
+            .args(["-s", "KILL", "300", "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "capsh"])
+            .arg(format!("--drop={}", drop.join(",")))
+            .args(["--", "-c", &script])
+            .stdin(Stdio::null())
+            .output()
+            .expect("spawning capsh (libcap2-bin)");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        let result: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+        let tests = result["tests"].as_array().expect("tests");
+        assert!(tests.len() > 2, "{result}");
+        assert!(tests.iter().all(|t| t["verdict"] == "AC"), "{result}");
+    }
+}
+
 /// A custom output validator gets each test's input and answer on a tmpfs of
 /// its own that is gone after the test: 12 tests of 10 MiB input and answer
 /// do not fill up anything, whatever the problem's output limit.

@@ -139,7 +139,13 @@ fn init_main(plan: &ChildPlan) -> ! {
         setup_failed(SetupStep::Init(InitStep::ForkProgram), libc::EAGAIN);
     }
     let mut failure = ExecFailure::default();
-    if sys::read(exec_read, bytemuck::bytes_of_mut(&mut failure)) == Ok(std::mem::size_of::<ExecFailure>()) {
+    let failed = sys::read(exec_read, bytemuck::bytes_of_mut(&mut failure)) == Ok(std::mem::size_of::<ExecFailure>());
+    // The program's setuid, made on the judge's memory, left the judge
+    // undumpable; then its /proc files (and those of every process it
+    // clones) need CAP_SYS_PTRACE to open, which a container may not grant.
+    // The program runs on memory of its own now (or is failing), so undo it.
+    let _ = sys::set_dumpable();
+    if failed {
         report(WireReport::exec_failed(failure.stage, failure.errno));
     } else {
         report(WireReport::running());

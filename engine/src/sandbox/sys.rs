@@ -156,6 +156,13 @@ pub fn set_parent_death_signal(signal: i32) -> Result<(), i32> {
     ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_SET_PDEATHSIG as usize, signal as usize]) })
 }
 
+/// Makes the calling process's memory dumpable again (a change of uid
+/// clears the flag), so that processes of the same uid may open its /proc files.
+pub fn set_dumpable() -> Result<(), i32> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer and reads no memory.
+    ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_SET_DUMPABLE as usize, 1]) })
+}
+
 /// Removes capability `cap` from the bounding set.
 pub fn drop_bounding_capability(cap: usize) -> Result<(), i32> {
     // SAFETY: PR_CAPBSET_DROP takes an integer and reads no memory.

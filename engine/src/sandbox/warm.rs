@@ -82,6 +82,10 @@ fn build() -> Result<SlotNamespaces, SandboxError> {
 /// stays alive until the judge holds them. Raw syscalls only (see child.rs).
 fn skeleton_helper(plan: &MountPlan, status_fd: i32, hold_fd: i32) -> ! {
     let _ = sys::set_parent_death_signal(libc::SIGKILL);
+    // Its memory is a copy of the judge's, flags included: undumpable if a
+    // run's setuid just cleared the flag. The judge opens this process's
+    // namespaces, which without CAP_SYS_PTRACE needs it dumpable.
+    let _ = sys::set_dumpable();
     if !child::keep_only(&[status_fd, hold_fd]) {
         sys::exit(2);
     }
