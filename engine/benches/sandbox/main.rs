@@ -1,7 +1,9 @@
 //! `cargo bench -p engine --bench sandbox`: the sandbox's costs next to the
 //! bare fork/exec floor, measured in the same run. Prints figures; asserts
 //! nothing; each target line says whether it is met. Needs root and gcc
-//! (with static libc). Parts: per-run cpu throughput kill memory.
+//! (with static libc). Parts: per-run cpu throughput kill memory. The
+//! per-run part also builds the kernel floor (`floor.rs`): what a run must
+//! have, step by step, next to the judge's run.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio as HostStdio;
@@ -12,6 +14,8 @@ use engine::grade::{GradeOptions, Grader, Submission};
 use engine::language::Languages;
 use engine::problem::Problem;
 use engine::sandbox::{Command, Limits, RunStatus, Slot, Stdio};
+
+mod floor;
 
 const AB_SOURCE: &str = "#include <stdio.h>\nint main(){long long a,b;if(scanf(\"%lld %lld\",&a,&b)!=2)return 1;printf(\"%lld\\n\",a+b);return 0;}\n";
 
@@ -75,6 +79,9 @@ fn cpu_used() -> f64 {
     secs(libc::RUSAGE_SELF) + secs(libc::RUSAGE_CHILDREN)
 }
 
+/// One thing the per-run part times.
+type Variant<'a> = Box<dyn Fn() + 'a>;
+
 fn bench_per_run(dir: &Path) {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     const ROUNDS: usize = 10;
@@ -82,6 +89,17 @@ fn bench_per_run(dir: &Path) {
     let true_bin = compile_static(dir, "true", "int main(void){return 0;}\n");
     let true_c = std::ffi::CString::new(true_bin.as_os_str().as_encoded_bytes()).expect("path");
     let slot = Slot::claim(500).expect("slot");
+    let probe = compile_static(dir, "probe", floor::PROBE_SOURCE);
+    let floor = floor::Floor::new(dir, &true_bin, &probe, slot.uid());
+    let floor = &floor;
+    // Each step really has what it claims (an in-place run twice: the
+    // second one detaches the first one's mounts).
+    for (level, _) in floor::STEPS {
+        floor.check(level, false);
+    }
+    for (level, _) in floor::IN_PLACE.iter().chain(&floor::IN_PLACE) {
+        floor.check(*level, true);
+    }
     let sandboxed = || {
         let result = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
         assert_eq!(result.status, RunStatus::Ok, "{:?}", result.message);
@@ -90,18 +108,27 @@ fn bench_per_run(dir: &Path) {
         let status = std::process::Command::new(&true_bin).stdin(HostStdio::null()).status().expect("spawn");
         assert!(status.success());
     };
-    let fork = || raw_clone_exec(&true_c, 0);
-    let pid_ns = || raw_clone_exec(&true_c, libc::CLONE_NEWPID);
-    let pid_mnt_ns = || raw_clone_exec(&true_c, libc::CLONE_NEWPID | libc::CLONE_NEWNS);
-    let variants: [(&str, &dyn Fn()); 5] = [
-        ("bare fork+exec+wait (std, vfork-style)", &bare),
-        ("bare clone+exec+wait (fork-like)", &fork),
-        ("  + new PID namespace (kernel floor)", &pid_ns),
-        ("  + new PID and mount namespaces", &pid_mnt_ns),
-        ("sandboxed run", &sandboxed),
+    let mut variants: Vec<(&str, Variant)> = vec![
+        ("bare fork+exec+wait (std, vfork-style)", Box::new(bare)),
+        ("bare clone+exec+wait (fork-like)", Box::new(|| raw_clone_exec(&true_c, 0))),
+        ("  + new PID namespace (fork-like)", Box::new(|| raw_clone_exec(&true_c, libc::CLONE_NEWPID))),
+        (
+            "  + new PID and mount namespaces",
+            Box::new(|| raw_clone_exec(&true_c, libc::CLONE_NEWPID | libc::CLONE_NEWNS)),
+        ),
     ];
+    let first_floor = variants.len();
+    for (level, label) in floor::STEPS {
+        variants.push((label, Box::new(move || floor.run(level, false))));
+    }
+    let first_in_place = variants.len();
+    for (level, label) in floor::IN_PLACE {
+        variants.push((label, Box::new(move || floor.run(level, true))));
+    }
+    let judge = variants.len();
+    variants.push(("sandboxed run (the judge)", Box::new(sandboxed)));
     // Interleaved rounds (A/B/A/B...), so load changes hit every variant alike.
-    let (mut totals, mut cpu) = ([0f64; 5], [0f64; 5]);
+    let (mut totals, mut cpu) = (vec![0f64; variants.len()], vec![0f64; variants.len()]);
     for variant in &variants {
         (variant.1)();
     }
@@ -117,25 +144,69 @@ fn bench_per_run(dir: &Path) {
     }
     let per_run = |t: &f64| t * 1000.0 / (ROUNDS * per_round) as f64;
     let (ms, cpu_ms): (Vec<f64>, Vec<f64>) = (totals.iter().map(per_run).collect(), cpu.iter().map(per_run).collect());
-    println!("per-run cost, static true ({} runs each, {ROUNDS} interleaved rounds)", ROUNDS * per_round);
-    for (((name, _), each), cpu) in variants.iter().zip(&ms).zip(&cpu_ms) {
+    let line = |i: usize, extra: &str| {
+        let (name, each, cpu) = (variants[i].0, ms[i], cpu_ms[i]);
         println!(
-            "  {name:<40}: {each:.3} ms  ({:.2}x bare); CPU {cpu:.3} ms ({:.2}x bare)",
+            "  {name:<40}: {each:.3} ms ({:.2}x bare){extra}; CPU {cpu:.3} ms ({:.2}x bare)",
             each / ms[0],
             cpu / cpu_ms[0]
         );
+    };
+    println!("per-run cost, static true ({} runs each, {ROUNDS} interleaved rounds)", ROUNDS * per_round);
+    for i in 0..first_floor {
+        line(i, "");
     }
+    let (files, dirs) = floor.masked;
+    println!(
+        "kernel floor: what a run must have, from raw syscalls; each step adds one to the step above ({files} masked files, {dirs} dirs)"
+    );
+    let delta = |i: usize, base: usize| format!(" {:+.3} ms, CPU {:+.3}", ms[i] - ms[base], cpu_ms[i] - cpu_ms[base]);
+    for i in first_floor..first_in_place {
+        line(i, &delta(i, if i == first_floor { 0 } else { i - 1 }));
+    }
+    // Each in-place step next to its copied twin.
+    for (i, (level, _)) in (first_in_place..).zip(floor::IN_PLACE) {
+        let twin = first_floor + floor::STEPS.iter().position(|(l, _)| *l == level).expect("a step");
+        line(i, &delta(i, twin));
+    }
+    line(judge, "");
+    // The floor is the cheaper (in CPU, the steadier figure) of the last
+    // step with a private mount copy and the same step mounted in place.
+    let last = if cpu_ms[judge - 1] < cpu_ms[first_in_place - 1] { judge - 1 } else { first_in_place - 1 };
+    let floor_name = if last == judge - 1 { "step 7', in place" } else { "step 7, mount copy" };
+    println!(
+        "  judge overhead over the floor ({floor_name}): {:.3} ms elapsed, {:.3} ms CPU ({:.2}x / {:.2}x the floor)",
+        ms[judge] - ms[last],
+        cpu_ms[judge] - cpu_ms[last],
+        ms[judge] / ms[last],
+        cpu_ms[judge] / cpu_ms[last]
+    );
     // Elapsed time swings with other load on the machine; CPU time does
     // not, but misses work the kernel defers to its own threads. Met only
     // if both are.
-    let (wall, cpu) = (ms[4] / ms[0], cpu_ms[4] / cpu_ms[0]);
+    let (wall, cpu) = (ms[judge] / ms[0], cpu_ms[judge] / cpu_ms[0]);
     println!("  TARGET sandboxed / bare <= 1.3: elapsed {wall:.2}, CPU {cpu:.2}  {}", verdict(wall.max(cpu) <= 1.3));
+    println!(
+        "  floor ({floor_name}) / bare: elapsed {:.2}, CPU {:.2}: the least a sandboxed run can cost here",
+        ms[last] / ms[0],
+        cpu_ms[last] / cpu_ms[0]
+    );
+    // With every core busy, grading can at best run cores / (floor cost)
+    // tests per unit of time; the bare loop runs 1 / (bare cost).
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    println!(
+        "  derived ceiling of grade throughput / bare loop, from the floor: {cores:.0} cores x bare / floor = {:.2} elapsed, {:.2} CPU (the judge now: {:.2}, {:.2})",
+        cores * ms[0] / ms[last],
+        cores * cpu_ms[0] / cpu_ms[last],
+        cores * ms[0] / ms[judge],
+        cores * cpu_ms[0] / cpu_ms[judge]
+    );
     // A judge holding much memory (loaded problems, caches) must not make
     // runs slower: init shares the judge's memory instead of copying it.
     let ballast = std::hint::black_box(vec![1u8; 200 << 20]);
     let start = Instant::now();
     for _ in 0..runs {
-        sandboxed();
+        (variants[judge].1)();
     }
     let heavy = start.elapsed().as_secs_f64() * 1000.0 / runs as f64;
     drop(ballast);

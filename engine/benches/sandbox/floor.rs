@@ -1,0 +1,575 @@
+//! The kernel floor of a sandboxed run: what a run must have, built step by
+//! step from raw syscalls, each step adding one must-have to the one above.
+//! No engine code path runs here: only the judge's list of /proc masks, its
+//! /tmp inode cap and its seccomp program are taken from it (read-only).
+//!
+//! Every floor run is started like the judge starts init: a clone sharing
+//! the bench's memory (`CLONE_VM`, here with `CLONE_VFORK`: the bench waits
+//! anyway) into a new PID namespace. From the mount step on, it joins a
+//! mount namespace the bench prepared once (a small tmpfs root holding
+//! `/proc`, `/tmp`, `/dev/null` and a static `true`, pivoted into, so the
+//! host's tree is not in it) and takes a private copy of it, so its mounts
+//! vanish with it. Nothing is ever mounted in the host's namespace.
+//!
+//! The other way, measured too: mount in place in a second prepared
+//! namespace (no copy; runs of a slot never overlap) and detach the previous
+//! run's /proc and /tmp first. Before timing, a probe program checks at each
+//! step that the run really has what the step claims.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use engine::sandbox::floor_parts::{applied_proc_masks, seccomp_program, TMP_INODES};
+use engine::sandbox::Limits;
+
+/// How much of a run a floor run carries out; each level includes the ones
+/// before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// clone(CLONE_NEWPID) + exec + wait.
+    PidNamespace,
+    /// Adds setns into the prepared mount namespace and unshare(CLONE_NEWNS):
+    /// scaffolding only, what the mount steps below need to happen in.
+    MountCopy,
+    /// Adds a fresh procfs for the new PID namespace (hidepid=2, read-only).
+    Proc,
+    /// Adds the judge's /proc masks.
+    Masks,
+    /// Adds a size-capped tmpfs on /tmp.
+    Tmp,
+    /// Adds an init: PID 1 starts the program (PID 2) and waits for it.
+    Init,
+    /// Adds setgroups/setgid/setuid, no_new_privs, the judge's seccomp program.
+    Credentials,
+    /// Adds the bounding-set drop and a PTRACE_TRACEME exit stop with the
+    /// /proc/2/status read the judge makes there.
+    Trace,
+}
+
+/// The same floor with the mounts made in place (no private copy); the
+/// previous run's /proc and /tmp are detached first. Only from `Tmp` on.
+pub const IN_PLACE: [(Level, &str); 2] = [
+    (Level::Tmp, "4' = 4 in place, last run's mounts detached"),
+    (Level::Trace, "7' = 7 in place, last run's mounts detached"),
+];
+
+/// The probe: exits 0 only if it runs with what its step claims (argv: step
+/// number, the program's uid). Static, like `true`.
+pub const PROBE_SOURCE: &str = r#"#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+static int fails;
+static void need(int ok, const char *what) { if (!ok) { fprintf(stderr, "floor probe: %s\n", what); fails++; } }
+static int status_has(const char *line) {
+    char buf[256]; int found = 0; FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    while (fgets(buf, sizeof buf, f)) if (!strncmp(buf, line, strlen(line))) found = 1;
+    fclose(f); return found;
+}
+int main(int argc, char **argv) {
+    if (argc != 3) return 2;
+    int step = atoi(argv[1]); unsigned uid = strtoul(argv[2], 0, 10);
+    struct statfs fs; struct statvfs vfs; struct stat st;
+    need(getpid() == (step >= 5 ? 2 : 1), "pid in the new PID namespace");
+    if (step >= 1) need(access("/true", X_OK) == 0 && access("/usr", F_OK) != 0, "the floor's root");
+    if (step >= 2) need(statfs("/proc", &fs) == 0 && fs.f_type == 0x9fa0 && statvfs("/proc", &vfs) == 0
+                        && (vfs.f_flag & ST_RDONLY) && (vfs.f_flag & ST_NOSUID) && (vfs.f_flag & ST_NOEXEC)
+                        && access("/proc/self/status", R_OK) == 0, "a read-only procfs");
+    if (step >= 3) need(stat("/proc/cmdline", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "/proc/cmdline masked");
+    if (step >= 4) need(statfs("/tmp", &fs) == 0 && fs.f_type == 0x01021994, "a tmpfs /tmp");
+    if (step >= 5) need(getppid() == 1, "init as parent");
+    if (step >= 6) need(getuid() == uid && geteuid() == uid && getgid() == uid && getgroups(0, 0) == 0
+                        && status_has("NoNewPrivs:\t1") && status_has("Seccomp:\t2"), "credentials, NNP, seccomp");
+    if (step >= 7) need(status_has("CapBnd:\t0000000000000000") && status_has("TracerPid:\t1"), "empty bounding set, traced by init");
+    return fails ? 1 : 0;
+}
+"#;
+
+/// Every step, in order, with its label.
+pub const STEPS: [(Level, &str); 8] = [
+    (Level::PidNamespace, "1 clone(NEWPID, vfork-style)+exec+wait"),
+    (Level::MountCopy, "  + setns/unshare only (scaffolding)"),
+    (Level::Proc, "2 + fresh ro procfs (hidepid=2)"),
+    (Level::Masks, "3 + the judge's /proc masks"),
+    (Level::Tmp, "4 + size-capped tmpfs /tmp"),
+    (Level::Init, "5 + init (program is PID 2)"),
+    (Level::Credentials, "6 + setgroups/gid/uid, NNP, seccomp"),
+    (Level::Trace, "7 + bounding-set drop, ptrace exit stop"),
+];
+
+const STACK_BYTES: usize = 256 * 1024;
+
+/// One mount(2) call, its strings prepared before any clone.
+struct Mount {
+    source: CString,
+    target: CString,
+    fstype: CString,
+    flags: libc::c_ulong,
+    data: CString,
+}
+
+impl Mount {
+    fn new(source: &str, target: &str, fstype: &str, flags: libc::c_ulong, data: &str) -> Mount {
+        let c = |s: &str| CString::new(s).expect("no NUL");
+        Mount { source: c(source), target: c(target), fstype: c(fstype), flags, data: c(data) }
+    }
+
+    fn apply(&self) -> Result<(), i32> {
+        let opt = |s: &CString| if s.as_bytes().is_empty() { std::ptr::null() } else { s.as_ptr() };
+        let data = opt(&self.data) as *const libc::c_void;
+        // SAFETY: every pointer is a live NUL-terminated string or NULL.
+        let rc = unsafe { libc::mount(opt(&self.source), self.target.as_ptr(), opt(&self.fstype), self.flags, data) };
+        check(rc as i64).map(drop)
+    }
+}
+
+/// errno of a failed raw call (reading errno does not allocate).
+fn check(rc: i64) -> Result<i64, i32> {
+    if rc < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    } else {
+        Ok(rc)
+    }
+}
+
+/// Writes "floor: WHAT failed: errno N" to stderr and exits, without allocating.
+fn fail(what: &str, errno: i32) -> ! {
+    let mut line = [0u8; 160];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        let n = bytes.len().min(line.len() - at);
+        line[at..at + n].copy_from_slice(&bytes[..n]);
+        at += n;
+    };
+    put(b"floor: ");
+    put(what.as_bytes());
+    put(b" failed: errno ");
+    let mut digits = [0u8; 10];
+    let (mut n, mut rest) = (0, errno.unsigned_abs());
+    loop {
+        digits[n] = b'0' + (rest % 10) as u8;
+        n += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits[..n].reverse();
+    put(&digits[..n]);
+    put(b"\n");
+    // SAFETY: writes our own buffer to stderr, then ends this process only.
+    unsafe {
+        libc::write(2, line.as_ptr() as *const libc::c_void, at);
+        libc::_exit(120);
+    }
+}
+
+/// A program and its argv (argv[0] is the path), prepared before any clone.
+struct Exec {
+    _strings: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+}
+
+impl Exec {
+    fn new(args: &[&[u8]]) -> Exec {
+        let strings: Vec<CString> = args.iter().map(|a| CString::new(*a).expect("no NUL")).collect();
+        let argv = strings.iter().map(|s| s.as_ptr()).chain([std::ptr::null()]).collect();
+        Exec { _strings: strings, argv }
+    }
+}
+
+/// A stack for a `CLONE_VM` child, never freed while a child runs on it.
+struct Stack(Box<[u8]>);
+
+impl Stack {
+    fn new() -> Stack {
+        Stack(vec![0u8; STACK_BYTES].into_boxed_slice())
+    }
+
+    fn top(&self) -> *mut libc::c_void {
+        let end = self.0.as_ptr() as usize + self.0.len();
+        (end & !15) as *mut libc::c_void
+    }
+}
+
+/// Everything a floor run needs, prepared once.
+pub struct Floor {
+    /// The prepared mount namespaces (each lives as long as its fd): one
+    /// each run copies, one the in-place runs mount in.
+    copied_ns: OwnedFd,
+    in_place_ns: OwnedFd,
+    host_true: Exec,
+    inside_true: Exec,
+    host_probe: Vec<u8>,
+    proc: Mount,
+    masks: Vec<Mount>,
+    tmp: Mount,
+    uid: u32,
+    filter: &'static [libc::sock_filter],
+    status_path: CString,
+    init_stack: Stack,
+    program_stack: Stack,
+    /// How many /proc files and directories are masked.
+    pub masked: (usize, usize),
+}
+
+struct RunArgs<'a> {
+    floor: &'a Floor,
+    level: Level,
+    in_place: bool,
+    exec: &'a Exec,
+}
+
+impl Floor {
+    /// Prepares the mount namespaces under `dir` (the bench's scratch dir,
+    /// in private namespaces only) with `true_bin`, a static `true`, and
+    /// `probe`, PROBE_SOURCE built static. Programs run as `uid`.
+    pub fn new(dir: &Path, true_bin: &Path, probe: &Path, uid: u32) -> Floor {
+        let copied_ns = prepare_namespace(&dir.join("floor-copied"), true_bin, probe);
+        let in_place_ns = prepare_namespace(&dir.join("floor-in-place"), true_bin, probe);
+        let (files, dirs) = applied_proc_masks();
+        let mut masks: Vec<Mount> =
+            files.iter().map(|f| Mount::new("/dev/null", &format!("/proc/{f}"), "", libc::MS_BIND, "")).collect();
+        // The judge's way: one empty read-only tmpfs, bound over the other dirs.
+        let hidden = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        if let Some((first, rest)) = dirs.split_first() {
+            let empty = format!("/proc/{first}");
+            masks.push(Mount::new("tmpfs", &empty, "tmpfs", hidden, "size=4k,nr_inodes=1,mode=0555"));
+            masks.extend(rest.iter().map(|d| Mount::new(&empty, &format!("/proc/{d}"), "", libc::MS_BIND, "")));
+        }
+        let tmp_data = format!("size={},nr_inodes={TMP_INODES},mode=1777", Limits::default().tmpfs);
+        let filter = seccomp_program().as_ref().expect("the judge's seccomp program");
+        Floor {
+            copied_ns,
+            in_place_ns,
+            host_true: Exec::new(&[true_bin.as_os_str().as_bytes()]),
+            inside_true: Exec::new(&[b"/true"]),
+            host_probe: probe.as_os_str().as_bytes().to_vec(),
+            proc: Mount::new("proc", "/proc", "proc", hidden, "hidepid=2"),
+            masks,
+            tmp: Mount::new("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data),
+            uid,
+            filter,
+            status_path: c"/proc/2/status".into(),
+            init_stack: Stack::new(),
+            program_stack: Stack::new(),
+            masked: (files.len(), dirs.len()),
+        }
+    }
+
+    /// One run of `true` at `level` (mounting in place if `in_place`).
+    pub fn run(&self, level: Level, in_place: bool) {
+        let exec = if level == Level::PidNamespace { &self.host_true } else { &self.inside_true };
+        let status = self.start(&RunArgs { floor: self, level, in_place, exec });
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "floor {level:?}: status {status:#x}");
+    }
+
+    /// Runs the probe at `level`: panics unless the run has what the level claims.
+    pub fn check(&self, level: Level, in_place: bool) {
+        let step = (level as u8).to_string();
+        let uid = self.uid.to_string();
+        let path: &[u8] = if level == Level::PidNamespace { &self.host_probe } else { b"/probe" };
+        let exec = Exec::new(&[path, step.as_bytes(), uid.as_bytes()]);
+        let status = self.start(&RunArgs { floor: self, level, in_place, exec: &exec });
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "floor probe at {level:?} (in place: {in_place}): status {status:#x}"
+        );
+    }
+
+    /// PID 1 of a new PID namespace, waited for; its wait status.
+    fn start(&self, args: &RunArgs) -> i32 {
+        assert!(!args.in_place || args.level >= Level::Tmp, "in place only from Tmp on");
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_NEWPID | libc::SIGCHLD;
+        let arg = args as *const RunArgs as *mut libc::c_void;
+        // SAFETY: the child runs `pid_one` on its own stack, reads only
+        // `args` (alive: with CLONE_VFORK we sleep until it execs or exits),
+        // allocates nothing and makes raw calls only.
+        let pid = unsafe { libc::clone(pid_one, self.init_stack.top(), flags, arg) };
+        assert!(pid > 0, "floor clone: {}", std::io::Error::last_os_error());
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        status
+    }
+}
+
+extern "C" fn pid_one(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `Floor::run` passes its RunArgs and sleeps until we exec or exit.
+    let args = unsafe { &*(arg as *const RunArgs) };
+    let (floor, level) = (args.floor, args.level);
+    if level >= Level::MountCopy {
+        let namespace = if args.in_place { &floor.in_place_ns } else { &floor.copied_ns };
+        // SAFETY: plain syscalls on an fd we hold.
+        check(unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNS) } as i64)
+            .unwrap_or_else(|e| fail("setns", e));
+        if args.in_place {
+            // The previous run's /proc (with its masks) and /tmp; none before the first.
+            for target in [c"/proc", c"/tmp"] {
+                // SAFETY: a plain syscall on a NUL-terminated path.
+                match check(unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } as i64) {
+                    Ok(_) | Err(libc::EINVAL) => {}
+                    Err(e) => fail("detach the last run's mounts", e),
+                }
+            }
+        } else {
+            // SAFETY: a plain syscall.
+            check(unsafe { libc::unshare(libc::CLONE_NEWNS) } as i64).unwrap_or_else(|e| fail("unshare", e));
+        }
+    }
+    if level >= Level::Proc {
+        floor.proc.apply().unwrap_or_else(|e| fail("mount /proc", e));
+    }
+    if level >= Level::Masks {
+        for mask in &floor.masks {
+            mask.apply().unwrap_or_else(|e| fail("mask /proc", e));
+        }
+    }
+    if level >= Level::Tmp {
+        floor.tmp.apply().unwrap_or_else(|e| fail("mount /tmp", e));
+    }
+    if level < Level::Init {
+        program(args);
+    }
+    let arg = args as *const RunArgs as *mut libc::c_void;
+    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+    // SAFETY: as in `Floor::run`, one level down: the program's side runs
+    // on its own stack and we sleep until it execs or exits.
+    let pid = unsafe { libc::clone(program_entry, floor.program_stack.top(), flags, arg) };
+    if pid < 0 {
+        fail("clone the program", libc::EAGAIN);
+    }
+    let status = wait_for_program(floor, pid, level >= Level::Trace);
+    // What the judge's init does after the program: reap whatever is left
+    // (nothing here; this wait answers ECHILD). The judge first kills what
+    // is left with kill(-1) in its PID namespace, which this bench never calls.
+    let mut ignored = 0;
+    // SAFETY: reaps only our own children.
+    unsafe { libc::wait4(-1, &mut ignored, libc::__WALL, std::ptr::null_mut()) };
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 121 };
+    // SAFETY: ends this process only.
+    unsafe { libc::_exit(code) }
+}
+
+/// Waits for the program like the judge's init: with `traced`, it handles
+/// the stop after exec (asking for an exit stop) and reads the program's
+/// /proc status at its exit stop.
+fn wait_for_program(floor: &Floor, pid: i32, traced: bool) -> i32 {
+    let mut status = 0;
+    let mut options_set = false;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: wait4 writes only `status` and `usage`.
+        let reaped = unsafe { libc::wait4(-1, &mut status, libc::__WALL, &mut usage) };
+        if reaped == pid && traced && libc::WIFSTOPPED(status) {
+            if status >> 16 == libc::PTRACE_EVENT_EXIT {
+                read_status(&floor.status_path);
+            } else if libc::WSTOPSIG(status) == libc::SIGTRAP && !options_set {
+                options_set = true;
+                let options = libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACEEXEC;
+                // SAFETY: ptrace of our own stopped tracee.
+                unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, options) };
+            }
+            // SAFETY: ptrace of our own stopped tracee.
+            unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, 0) };
+        } else if reaped == pid {
+            return status;
+        } else if reaped < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            fail("wait for the program", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+    }
+}
+
+/// Reads a /proc status file into a stack buffer, as the judge's init does
+/// at the program's exit stop.
+fn read_status(path: &CStr) {
+    let mut buf = [0u8; 4096];
+    // SAFETY: plain syscalls on our own buffer and a NUL-terminated path.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
+            libc::close(fd);
+        }
+    }
+    std::hint::black_box(&buf);
+}
+
+extern "C" fn program_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `pid_one` passes its RunArgs and sleeps until we exec or exit.
+    program(unsafe { &*(arg as *const RunArgs) })
+}
+
+/// The program's side: what the level asks for, then exec.
+fn program(args: &RunArgs) -> ! {
+    let (floor, level) = (args.floor, args.level);
+    if level >= Level::Trace {
+        for cap in 0..=63 {
+            // SAFETY: a plain prctl.
+            match check(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } as i64) {
+                Ok(_) => {}
+                Err(libc::EINVAL) => break,
+                Err(e) => fail("drop a bounding capability", e),
+            }
+        }
+        // SAFETY: a plain ptrace request about ourselves.
+        check(unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) }).unwrap_or_else(|e| fail("PTRACE_TRACEME", e));
+    }
+    if level >= Level::Credentials {
+        let id = floor.uid as libc::c_long;
+        // Raw syscalls, not libc's wrappers: those would signal every thread
+        // libc believes exists (the bench's, whose memory this shares).
+        // SAFETY: plain syscalls changing this task's credentials only.
+        unsafe {
+            check(libc::syscall(libc::SYS_setgroups, 0, 0)).unwrap_or_else(|e| fail("setgroups", e));
+            check(libc::syscall(libc::SYS_setresgid, id, id, id)).unwrap_or_else(|e| fail("setresgid", e));
+            check(libc::syscall(libc::SYS_setresuid, id, id, id)).unwrap_or_else(|e| fail("setresuid", e));
+            check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) as i64).unwrap_or_else(|e| fail("NNP", e));
+            let prog = libc::sock_fprog { len: floor.filter.len() as u16, filter: floor.filter.as_ptr() as *mut _ };
+            let rc = libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const _);
+            check(rc).unwrap_or_else(|e| fail("seccomp", e));
+        }
+    }
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    // SAFETY: argv and envp are NULL-terminated and alive.
+    unsafe { libc::execve(args.exec.argv[0], args.exec.argv.as_ptr(), envp.as_ptr()) };
+    fail("execve", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+}
+
+/// A fork-like helper builds the floor's mount namespace and stays alive
+/// until its fd is held: made private first (nothing it mounts can reach
+/// the host's namespace), a tmpfs root with /proc, /tmp, /dev/null and
+/// `true`, pivoted into.
+fn prepare_namespace(root: &Path, true_bin: &Path, probe: &Path) -> OwnedFd {
+    std::fs::create_dir_all(root).expect("floor root dir");
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).expect("path");
+    let paths = HelperPaths {
+        root: c(root),
+        proc: c(&root.join("proc")),
+        tmp: c(&root.join("tmp")),
+        dev: c(&root.join("dev")),
+        null: c(&root.join("dev/null")),
+        old: c(&root.join(".old")),
+        copies: [(c(true_bin), c(&root.join("true"))), (c(probe), c(&root.join("probe")))],
+    };
+    let pipe = || {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two fds we then own.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0, "pipe");
+        // SAFETY: fresh fds from pipe2.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    };
+    let ((ready_read, ready_write), (hold_read, hold_write)) = (pipe(), pipe());
+    // SAFETY: a fork-like clone into a new mount namespace; the child only
+    // runs `helper` (raw calls, no allocation) and exits.
+    let pid =
+        unsafe { libc::syscall(libc::SYS_clone, (libc::CLONE_NEWNS | libc::SIGCHLD) as libc::c_ulong, 0, 0, 0, 0) }
+            as i32;
+    if pid == 0 {
+        // SAFETY: our copies of the parent's ends, closed so EOF reaches us.
+        unsafe {
+            libc::close(ready_read.as_raw_fd());
+            libc::close(hold_write.as_raw_fd());
+        }
+        helper(&paths, ready_write.as_raw_fd(), hold_read.as_raw_fd());
+    }
+    assert!(pid > 0, "clone for the floor namespace: {}", std::io::Error::last_os_error());
+    drop((ready_write, hold_read));
+    let mut byte = [0u8; 1];
+    // SAFETY: reads into our own buffer.
+    let ready = unsafe { libc::read(ready_read.as_raw_fd(), byte.as_mut_ptr() as *mut libc::c_void, 1) } == 1;
+    let namespace = ready.then(|| std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map(OwnedFd::from));
+    drop(hold_write);
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    match namespace {
+        Some(Ok(fd)) => fd,
+        Some(Err(e)) => panic!("opening the floor namespace: {e}"),
+        None => panic!("the floor namespace helper failed (status {status:#x})"),
+    }
+}
+
+struct HelperPaths {
+    root: CString,
+    proc: CString,
+    tmp: CString,
+    dev: CString,
+    null: CString,
+    old: CString,
+    /// Host file, file in the floor's root.
+    copies: [(CString, CString); 2],
+}
+
+fn helper(p: &HelperPaths, ready: i32, hold: i32) -> ! {
+    // SAFETY: raw calls on prepared NUL-terminated strings and our own fds.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // First of all: nothing below may propagate to the host's mounts.
+        let private = libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        );
+        check(private as i64).unwrap_or_else(|e| fail("make the mount tree private", e));
+        let flags = libc::MS_NOSUID | libc::MS_NODEV;
+        let data = c"size=8m,mode=0755".as_ptr() as *const libc::c_void;
+        check(libc::mount(c"tmpfs".as_ptr(), p.root.as_ptr(), c"tmpfs".as_ptr(), flags, data) as i64)
+            .unwrap_or_else(|e| fail("mount the floor root", e));
+        for (dir, mode) in [(&p.proc, 0o555), (&p.tmp, 0o1777), (&p.dev, 0o755), (&p.old, 0o700)] {
+            check(libc::mkdir(dir.as_ptr(), mode) as i64).unwrap_or_else(|e| fail("mkdir", e));
+            // mkdir honours the umask.
+            check(libc::chmod(dir.as_ptr(), mode) as i64).unwrap_or_else(|e| fail("chmod", e));
+        }
+        let node = check(libc::open(p.null.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o644) as i64)
+            .unwrap_or_else(|e| fail("create dev/null", e));
+        libc::close(node as i32);
+        let bind =
+            libc::mount(c"/dev/null".as_ptr(), p.null.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null());
+        check(bind as i64).unwrap_or_else(|e| fail("bind /dev/null", e));
+        for (from, to) in &p.copies {
+            copy_file(from, to);
+        }
+        check(libc::chdir(p.root.as_ptr()) as i64).unwrap_or_else(|e| fail("chdir to the floor root", e));
+        check(libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".old".as_ptr()))
+            .unwrap_or_else(|e| fail("pivot_root", e));
+        check(libc::chdir(c"/".as_ptr()) as i64).unwrap_or_else(|e| fail("chdir /", e));
+        check(libc::umount2(c"/.old".as_ptr(), libc::MNT_DETACH) as i64)
+            .unwrap_or_else(|e| fail("detach the old root", e));
+        check(libc::rmdir(c"/.old".as_ptr()) as i64).unwrap_or_else(|e| fail("rmdir /.old", e));
+        libc::write(ready, b"k".as_ptr() as *const libc::c_void, 1);
+        let mut byte = [0u8; 1];
+        libc::read(hold, byte.as_mut_ptr() as *mut libc::c_void, 1);
+        libc::_exit(0)
+    }
+}
+
+/// Copies `from` to `to` (mode 0755) with sendfile, without allocating.
+fn copy_file(from: &CStr, to: &CStr) {
+    // SAFETY: raw calls on NUL-terminated paths and the fds they return.
+    unsafe {
+        let src = check(libc::open(from.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) as i64)
+            .unwrap_or_else(|e| fail("open a program to copy", e)) as i32;
+        let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC;
+        let dst =
+            check(libc::open(to.as_ptr(), flags, 0o755) as i64).unwrap_or_else(|e| fail("create its copy", e)) as i32;
+        while check(libc::sendfile(dst, src, std::ptr::null_mut(), 1 << 20) as i64)
+            .unwrap_or_else(|e| fail("copy a program", e))
+            > 0
+        {}
+        check(libc::fchmod(dst, 0o755) as i64).unwrap_or_else(|e| fail("chmod a copy", e));
+        libc::close(src);
+        libc::close(dst);
+    }
+}
