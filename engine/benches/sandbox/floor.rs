@@ -9,7 +9,8 @@
 //! mount namespace the bench prepared once (a small tmpfs root holding
 //! `/proc`, `/tmp`, `/dev/null` and a static `true`, pivoted into, so the
 //! host's tree is not in it) and takes a private copy of it, so its mounts
-//! vanish with it. Nothing is ever mounted in the host's namespace.
+//! vanish with it. Nothing is ever mounted in the host's namespace. The last
+//! step joins network, UTS and IPC namespaces kept like a slot's.
 //!
 //! The other way, measured too: mount in place in a second prepared
 //! namespace (no copy; runs of a slot never overlap) and detach the previous
@@ -46,17 +47,38 @@ pub enum Level {
     /// Adds the bounding-set drop and a PTRACE_TRACEME exit stop with the
     /// /proc/2/status read the judge makes there.
     Trace,
+    /// Adds joining kept network, UTS and IPC namespaces (no network, its
+    /// own hostname, no SysV IPC of the host), as a judge's slot does.
+    Namespaces,
 }
 
-/// The same floor with the mounts made in place (no private copy); the
-/// previous run's /proc and /tmp are detached first. Only from `Tmp` on.
-pub const IN_PLACE: [(Level, &str); 2] = [
-    (Level::Tmp, "4' = 4 in place, last run's mounts detached"),
-    (Level::Trace, "7' = 7 in place, last run's mounts detached"),
+/// How a floor run makes its mounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Way {
+    /// In a private copy of the prepared namespace, as the judge does.
+    Copy,
+    /// In place, in a second prepared namespace (runs of a slot never
+    /// overlap), the previous run's /proc and /tmp detached first. Only
+    /// from `Tmp` on.
+    InPlace,
+    /// As `Copy`, but /proc mounted with subset=pid (process directories
+    /// only) and no masks: it hides all the masks hide and more
+    /// (/proc/meminfo, /proc/sys, ...), so it changes what programs see.
+    ProcSubset,
+}
+
+/// Steps made the other ways, each timed next to its `Copy` twin.
+pub const OTHER_WAYS: [(Level, Way, &str); 4] = [
+    (Level::Tmp, Way::InPlace, "4' = 4, mounted in place (no copy)"),
+    (Level::Namespaces, Way::InPlace, "8' = 8, mounted in place (no copy)"),
+    (Level::Masks, Way::ProcSubset, "3* = 3 by proc subset=pid, no masks"),
+    (Level::Namespaces, Way::ProcSubset, "8* = 8 by proc subset=pid, no masks"),
 ];
 
 /// The probe: exits 0 only if it runs with what its step claims (argv: step
-/// number, the program's uid). Static, like `true`.
+/// number, the program's uid, the host's net, UTS and IPC namespace links,
+/// 1 if /proc is mounted with subset=pid).
+/// Static, like `true`.
 pub const PROBE_SOURCE: &str = r#"#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +97,8 @@ static int status_has(const char *line) {
     fclose(f); return found;
 }
 int main(int argc, char **argv) {
-    if (argc != 3) return 2;
+    if (argc != 7) return 2;
+    int subset = atoi(argv[6]);
     int step = atoi(argv[1]); unsigned uid = strtoul(argv[2], 0, 10);
     struct statfs fs; struct statvfs vfs; struct stat st;
     need(getpid() == (step >= 5 ? 2 : 1), "pid in the new PID namespace");
@@ -83,18 +106,28 @@ int main(int argc, char **argv) {
     if (step >= 2) need(statfs("/proc", &fs) == 0 && fs.f_type == 0x9fa0 && statvfs("/proc", &vfs) == 0
                         && (vfs.f_flag & ST_RDONLY) && (vfs.f_flag & ST_NOSUID) && (vfs.f_flag & ST_NOEXEC)
                         && access("/proc/self/status", R_OK) == 0, "a read-only procfs");
-    if (step >= 3) need(stat("/proc/cmdline", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "/proc/cmdline masked");
+    if (step >= 3 && subset) need(access("/proc/cmdline", F_OK) != 0 && access("/proc/kallsyms", F_OK) != 0
+                                  && access("/proc/sys", F_OK) != 0, "proc subset=pid");
+    if (step >= 3 && !subset) need(stat("/proc/cmdline", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "/proc/cmdline masked");
     if (step >= 4) need(statfs("/tmp", &fs) == 0 && fs.f_type == 0x01021994, "a tmpfs /tmp");
     if (step >= 5) need(getppid() == 1, "init as parent");
     if (step >= 6) need(getuid() == uid && geteuid() == uid && getgid() == uid && getgroups(0, 0) == 0
                         && status_has("NoNewPrivs:\t1") && status_has("Seccomp:\t2"), "credentials, NNP, seccomp");
     if (step >= 7) need(status_has("CapBnd:\t0000000000000000") && status_has("TracerPid:\t1"), "empty bounding set, traced by init");
+    const char *kinds[3] = {"/proc/self/ns/net", "/proc/self/ns/uts", "/proc/self/ns/ipc"};
+    /* Step 1 has no /proc to look in. */
+    for (int i = 0; i < 3 && step != 1; i++) {
+        char link[64] = {0};
+        int n = readlink(kinds[i], link, sizeof link - 1);
+        /* Before step 8 a run shares the host's; from it on, never. */
+        need(n > 0 && (strcmp(link, argv[3 + i]) != 0) == (step >= 8), kinds[i]);
+    }
     return fails ? 1 : 0;
 }
 "#;
 
 /// Every step, in order, with its label.
-pub const STEPS: [(Level, &str); 8] = [
+pub const STEPS: [(Level, &str); 9] = [
     (Level::PidNamespace, "1 clone(NEWPID, vfork-style)+exec+wait"),
     (Level::MountCopy, "  + setns/unshare only (scaffolding)"),
     (Level::Proc, "2 + fresh ro procfs (hidepid=2)"),
@@ -103,6 +136,7 @@ pub const STEPS: [(Level, &str); 8] = [
     (Level::Init, "5 + init (program is PID 2)"),
     (Level::Credentials, "6 + setgroups/gid/uid, NNP, seccomp"),
     (Level::Trace, "7 + bounding-set drop, ptrace exit stop"),
+    (Level::Namespaces, "8 + join kept net, UTS, IPC namespaces"),
 ];
 
 const STACK_BYTES: usize = 256 * 1024;
@@ -206,10 +240,13 @@ pub struct Floor {
     /// each run copies, one the in-place runs mount in.
     copied_ns: OwnedFd,
     in_place_ns: OwnedFd,
+    /// Network, UTS and IPC namespaces, kept like a slot's.
+    kept: [OwnedFd; 3],
     host_true: Exec,
     inside_true: Exec,
     host_probe: Vec<u8>,
     proc: Mount,
+    proc_subset: Mount,
     masks: Vec<Mount>,
     tmp: Mount,
     uid: u32,
@@ -224,7 +261,7 @@ pub struct Floor {
 struct RunArgs<'a> {
     floor: &'a Floor,
     level: Level,
-    in_place: bool,
+    way: Way,
     exec: &'a Exec,
 }
 
@@ -233,8 +270,8 @@ impl Floor {
     /// in private namespaces only) with `true_bin`, a static `true`, and
     /// `probe`, PROBE_SOURCE built static. Programs run as `uid`.
     pub fn new(dir: &Path, true_bin: &Path, probe: &Path, uid: u32) -> Floor {
-        let copied_ns = prepare_namespace(&dir.join("floor-copied"), true_bin, probe);
-        let in_place_ns = prepare_namespace(&dir.join("floor-in-place"), true_bin, probe);
+        let (copied_ns, kept) = prepare_namespace(&dir.join("floor-copied"), true_bin, probe);
+        let (in_place_ns, _) = prepare_namespace(&dir.join("floor-in-place"), true_bin, probe);
         let (files, dirs) = applied_proc_masks();
         let mut masks: Vec<Mount> =
             files.iter().map(|f| Mount::new("/dev/null", &format!("/proc/{f}"), "", libc::MS_BIND, "")).collect();
@@ -250,10 +287,12 @@ impl Floor {
         Floor {
             copied_ns,
             in_place_ns,
+            kept,
             host_true: Exec::new(&[true_bin.as_os_str().as_bytes()]),
             inside_true: Exec::new(&[b"/true"]),
             host_probe: probe.as_os_str().as_bytes().to_vec(),
             proc: Mount::new("proc", "/proc", "proc", hidden, "hidepid=2"),
+            proc_subset: Mount::new("proc", "/proc", "proc", hidden, "hidepid=2,subset=pid"),
             masks,
             tmp: Mount::new("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data),
             uid,
@@ -265,29 +304,35 @@ impl Floor {
         }
     }
 
-    /// One run of `true` at `level` (mounting in place if `in_place`).
-    pub fn run(&self, level: Level, in_place: bool) {
+    /// One run of `true` at `level`, its mounts made `way`.
+    pub fn run(&self, level: Level, way: Way) {
         let exec = if level == Level::PidNamespace { &self.host_true } else { &self.inside_true };
-        let status = self.start(&RunArgs { floor: self, level, in_place, exec });
+        let status = self.start(&RunArgs { floor: self, level, way, exec });
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "floor {level:?}: status {status:#x}");
     }
 
     /// Runs the probe at `level`: panics unless the run has what the level claims.
-    pub fn check(&self, level: Level, in_place: bool) {
+    pub fn check(&self, level: Level, way: Way) {
         let step = (level as u8).to_string();
         let uid = self.uid.to_string();
         let path: &[u8] = if level == Level::PidNamespace { &self.host_probe } else { b"/probe" };
-        let exec = Exec::new(&[path, step.as_bytes(), uid.as_bytes()]);
-        let status = self.start(&RunArgs { floor: self, level, in_place, exec: &exec });
+        let host = |kind: &str| {
+            let link = std::fs::read_link(format!("/proc/self/ns/{kind}")).expect("the host's namespace link");
+            link.into_os_string().into_encoded_bytes()
+        };
+        let (net, uts, ipc) = (host("net"), host("uts"), host("ipc"));
+        let subset: &[u8] = if way == Way::ProcSubset { b"1" } else { b"0" };
+        let exec = Exec::new(&[path, step.as_bytes(), uid.as_bytes(), &net, &uts, &ipc, subset]);
+        let status = self.start(&RunArgs { floor: self, level, way, exec: &exec });
         assert!(
             libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "floor probe at {level:?} (in place: {in_place}): status {status:#x}"
+            "floor probe at {level:?} ({way:?}): status {status:#x}"
         );
     }
 
     /// PID 1 of a new PID namespace, waited for; its wait status.
     fn start(&self, args: &RunArgs) -> i32 {
-        assert!(!args.in_place || args.level >= Level::Tmp, "in place only from Tmp on");
+        assert!(args.way != Way::InPlace || args.level >= Level::Tmp, "in place only from Tmp on");
         let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_NEWPID | libc::SIGCHLD;
         let arg = args as *const RunArgs as *mut libc::c_void;
         // SAFETY: the child runs `pid_one` on its own stack, reads only
@@ -307,11 +352,12 @@ extern "C" fn pid_one(arg: *mut libc::c_void) -> libc::c_int {
     let args = unsafe { &*(arg as *const RunArgs) };
     let (floor, level) = (args.floor, args.level);
     if level >= Level::MountCopy {
-        let namespace = if args.in_place { &floor.in_place_ns } else { &floor.copied_ns };
+        let in_place = args.way == Way::InPlace;
+        let namespace = if in_place { &floor.in_place_ns } else { &floor.copied_ns };
         // SAFETY: plain syscalls on an fd we hold.
         check(unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNS) } as i64)
             .unwrap_or_else(|e| fail("setns", e));
-        if args.in_place {
+        if in_place {
             // The previous run's /proc (with its masks) and /tmp; none before the first.
             for target in [c"/proc", c"/tmp"] {
                 // SAFETY: a plain syscall on a NUL-terminated path.
@@ -325,10 +371,17 @@ extern "C" fn pid_one(arg: *mut libc::c_void) -> libc::c_int {
             check(unsafe { libc::unshare(libc::CLONE_NEWNS) } as i64).unwrap_or_else(|e| fail("unshare", e));
         }
     }
-    if level >= Level::Proc {
-        floor.proc.apply().unwrap_or_else(|e| fail("mount /proc", e));
+    if level >= Level::Namespaces {
+        for namespace in &floor.kept {
+            // SAFETY: a plain syscall on an fd we hold.
+            check(unsafe { libc::setns(namespace.as_raw_fd(), 0) } as i64).unwrap_or_else(|e| fail("setns", e));
+        }
     }
-    if level >= Level::Masks {
+    if level >= Level::Proc {
+        let proc = if args.way == Way::ProcSubset { &floor.proc_subset } else { &floor.proc };
+        proc.apply().unwrap_or_else(|e| fail("mount /proc", e));
+    }
+    if level >= Level::Masks && args.way != Way::ProcSubset {
         for mask in &floor.masks {
             mask.apply().unwrap_or_else(|e| fail("mask /proc", e));
         }
@@ -449,7 +502,7 @@ fn program(args: &RunArgs) -> ! {
 /// until its fd is held: made private first (nothing it mounts can reach
 /// the host's namespace), a tmpfs root with /proc, /tmp, /dev/null and
 /// `true`, pivoted into.
-fn prepare_namespace(root: &Path, true_bin: &Path, probe: &Path) -> OwnedFd {
+fn prepare_namespace(root: &Path, true_bin: &Path, probe: &Path) -> (OwnedFd, [OwnedFd; 3]) {
     std::fs::create_dir_all(root).expect("floor root dir");
     let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).expect("path");
     let paths = HelperPaths {
@@ -469,11 +522,11 @@ fn prepare_namespace(root: &Path, true_bin: &Path, probe: &Path) -> OwnedFd {
         unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
     };
     let ((ready_read, ready_write), (hold_read, hold_write)) = (pipe(), pipe());
-    // SAFETY: a fork-like clone into a new mount namespace; the child only
-    // runs `helper` (raw calls, no allocation) and exits.
-    let pid =
-        unsafe { libc::syscall(libc::SYS_clone, (libc::CLONE_NEWNS | libc::SIGCHLD) as libc::c_ulong, 0, 0, 0, 0) }
-            as i32;
+    // New network, UTS and IPC namespaces too, kept like a slot's.
+    let flags = libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::SIGCHLD;
+    // SAFETY: a fork-like clone into new namespaces; the child only runs
+    // `helper` (raw calls, no allocation) and exits.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0, 0, 0, 0) } as i32;
     if pid == 0 {
         // SAFETY: our copies of the parent's ends, closed so EOF reaches us.
         unsafe {
@@ -487,13 +540,14 @@ fn prepare_namespace(root: &Path, true_bin: &Path, probe: &Path) -> OwnedFd {
     let mut byte = [0u8; 1];
     // SAFETY: reads into our own buffer.
     let ready = unsafe { libc::read(ready_read.as_raw_fd(), byte.as_mut_ptr() as *mut libc::c_void, 1) } == 1;
-    let namespace = ready.then(|| std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map(OwnedFd::from));
+    let open = |kind: &str| std::fs::File::open(format!("/proc/{pid}/ns/{kind}")).map(OwnedFd::from);
+    let namespaces = ready.then(|| Ok::<_, std::io::Error>((open("mnt")?, [open("net")?, open("uts")?, open("ipc")?])));
     drop(hold_write);
     let mut status = 0;
     // SAFETY: waits for our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    match namespace {
-        Some(Ok(fd)) => fd,
+    match namespaces {
+        Some(Ok(fds)) => fds,
         Some(Err(e)) => panic!("opening the floor namespace: {e}"),
         None => panic!("the floor namespace helper failed (status {status:#x})"),
     }
@@ -523,6 +577,9 @@ fn helper(p: &HelperPaths, ready: i32, hold: i32) -> ! {
             std::ptr::null(),
         );
         check(private as i64).unwrap_or_else(|e| fail("make the mount tree private", e));
+        let name = b"floor";
+        check(libc::sethostname(name.as_ptr() as *const libc::c_char, name.len()) as i64)
+            .unwrap_or_else(|e| fail("sethostname", e));
         let flags = libc::MS_NOSUID | libc::MS_NODEV;
         let data = c"size=8m,mode=0755".as_ptr() as *const libc::c_void;
         check(libc::mount(c"tmpfs".as_ptr(), p.root.as_ptr(), c"tmpfs".as_ptr(), flags, data) as i64)
