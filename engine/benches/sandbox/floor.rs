@@ -42,7 +42,8 @@ pub enum Level {
     Tmp,
     /// Adds an init: PID 1 starts the program (PID 2) and waits for it.
     Init,
-    /// Adds setgroups/setgid/setuid, no_new_privs, the judge's seccomp program.
+    /// Adds the judge's rlimits, setgroups/setgid/setuid, no_new_privs and
+    /// the judge's seccomp program.
     Credentials,
     /// Adds the bounding-set drop and a PTRACE_TRACEME exit stop with the
     /// /proc/2/status read the judge makes there.
@@ -89,7 +90,7 @@ pub const STEPS: [(Level, &str); 9] = [
     (Level::Masks, "3 + the judge's /proc masks"),
     (Level::Tmp, "4 + size-capped tmpfs /tmp"),
     (Level::Init, "5 + init (program is PID 2)"),
-    (Level::Credentials, "6 + setgroups/gid/uid, NNP, seccomp"),
+    (Level::Credentials, "6 + rlimits, uid/gid, NNP, seccomp"),
     (Level::Trace, "7 + bounding-set drop, ptrace exit stop"),
     (Level::Namespaces, "8 + join kept net, UTS, IPC namespaces"),
 ];
@@ -161,6 +162,23 @@ fn fail(what: &str, errno: i32) -> ! {
     }
 }
 
+/// The rlimits a judge's run gets with `limits`: the same list as the
+/// judge's (command.rs), so as many calls.
+fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
+    let mut list = vec![
+        (libc::RLIMIT_CPU, limits.cpu.as_secs() + 2),
+        (libc::RLIMIT_FSIZE, limits.output + 1),
+        (libc::RLIMIT_NPROC, limits.processes),
+        (libc::RLIMIT_NOFILE, limits.open_files),
+        (libc::RLIMIT_CORE, 0),
+        (libc::RLIMIT_STACK, libc::RLIM_INFINITY),
+        (libc::RLIMIT_MEMLOCK, 0),
+        (libc::RLIMIT_MSGQUEUE, 0),
+    ];
+    list.extend(limits.address_space.map(|bytes| (libc::RLIMIT_AS, bytes)));
+    list.into_iter().map(|(resource, value)| (resource, libc::rlimit { rlim_cur: value, rlim_max: value })).collect()
+}
+
 /// A program and its argv (argv[0] is the path), prepared before any clone.
 struct Exec {
     _strings: Vec<CString>,
@@ -206,6 +224,7 @@ pub struct Floor {
     tmp: Mount,
     uid: u32,
     filter: &'static [libc::sock_filter],
+    rlimits: Vec<(libc::__rlimit_resource_t, libc::rlimit)>,
     status_path: CString,
     init_stack: Stack,
     program_stack: Stack,
@@ -252,6 +271,7 @@ impl Floor {
             tmp: Mount::new("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, &tmp_data),
             uid,
             filter,
+            rlimits: rlimits(&Limits::default()),
             status_path: c"/proc/2/status".into(),
             init_stack: Stack::new(),
             program_stack: Stack::new(),
@@ -433,6 +453,11 @@ fn program(args: &RunArgs) -> ! {
         check(unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) }).unwrap_or_else(|e| fail("PTRACE_TRACEME", e));
     }
     if level >= Level::Credentials {
+        for (resource, limit) in &floor.rlimits {
+            // SAFETY: prlimit of this process, reading one live rlimit.
+            check(unsafe { libc::prlimit(0, *resource, limit, std::ptr::null_mut()) } as i64)
+                .unwrap_or_else(|e| fail("setrlimit", e));
+        }
         let id = floor.uid as libc::c_long;
         // Raw syscalls, not libc's wrappers: those would signal every thread
         // libc believes exists (the bench's, whose memory this shares).

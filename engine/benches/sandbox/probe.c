@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -33,6 +34,9 @@ int main(int argc, char **argv) {
     if (step >= 3 && !subset) need(stat("/proc/cmdline", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3), "/proc/cmdline masked");
     if (step >= 4) need(statfs("/tmp", &fs) == 0 && fs.f_type == 0x01021994, "a tmpfs /tmp");
     if (step >= 5) need(getppid() == 1, "init as parent");
+    struct rlimit core, nproc;
+    if (step >= 6) need(getrlimit(RLIMIT_CORE, &core) == 0 && core.rlim_cur == 0 && getrlimit(RLIMIT_NPROC, &nproc) == 0
+                        && nproc.rlim_max == 64, "rlimits");
     if (step >= 6) need(getuid() == uid && geteuid() == uid && getgid() == uid && getgroups(0, 0) == 0
                         && status_has("NoNewPrivs:\t1") && status_has("Seccomp:\t2"), "credentials, NNP, seccomp");
     if (step >= 7) need(status_has("CapBnd:\t0000000000000000") && status_has("TracerPid:\t1"), "empty bounding set, traced by init");
