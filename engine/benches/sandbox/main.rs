@@ -16,6 +16,7 @@ use engine::problem::Problem;
 use engine::sandbox::{Command, Limits, RunStatus, Slot, Stdio};
 
 mod floor;
+mod floor_namespace;
 
 const AB_SOURCE: &str = "#include <stdio.h>\nint main(){long long a,b;if(scanf(\"%lld %lld\",&a,&b)!=2)return 1;printf(\"%lld\\n\",a+b);return 0;}\n";
 
