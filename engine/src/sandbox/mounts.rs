@@ -108,6 +108,14 @@ fn proc_masks() -> &'static (Vec<&'static str>, Vec<&'static str>) {
     })
 }
 
+/// The masks a run applies on this kernel: (files, directories) under
+/// /proc. Read-only, for the bench's kernel floor (`benches/sandbox`).
+#[doc(hidden)]
+pub fn applied_proc_masks() -> (&'static [&'static str], &'static [&'static str]) {
+    let (files, dirs) = proc_masks();
+    (files, dirs)
+}
+
 /// Files and directories the run's /tmp may hold: about 1 KiB of kernel
 /// memory each at most, so a few MiB (the monitor counts them too).
 pub const TMP_INODES: u64 = 4096;

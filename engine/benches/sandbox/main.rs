@@ -1,7 +1,9 @@
 //! `cargo bench -p engine --bench sandbox`: the sandbox's costs next to the
 //! bare fork/exec floor, measured in the same run. Prints figures; asserts
 //! nothing; each target line says whether it is met. Needs root and gcc
-//! (with static libc). Parts: per-run cpu throughput kill memory.
+//! (with static libc). Parts: per-run cpu throughput kill memory. The
+//! per-run part also builds the kernel floor (`floor.rs`): what a run must
+//! have, step by step, next to the judge's run.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio as HostStdio;
@@ -12,6 +14,9 @@ use engine::grade::{GradeOptions, Grader, Submission};
 use engine::language::Languages;
 use engine::problem::Problem;
 use engine::sandbox::{Command, Limits, RunStatus, Slot, Stdio};
+
+mod floor;
+mod floor_namespace;
 
 const AB_SOURCE: &str = "#include <stdio.h>\nint main(){long long a,b;if(scanf(\"%lld %lld\",&a,&b)!=2)return 1;printf(\"%lld\\n\",a+b);return 0;}\n";
 
@@ -75,13 +80,31 @@ fn cpu_used() -> f64 {
     secs(libc::RUSAGE_SELF) + secs(libc::RUSAGE_CHILDREN)
 }
 
-fn bench_per_run(dir: &Path) {
+/// One thing the per-run part times.
+type Variant<'a> = Box<dyn Fn() + 'a>;
+
+/// What the kernel floor adds to a bare run, in ms: (elapsed, CPU).
+type FloorOverhead = (f64, f64);
+
+/// Returns what the floor adds to a bare run, for the throughput part.
+fn bench_per_run(dir: &Path) -> FloorOverhead {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     const ROUNDS: usize = 10;
     let per_round = runs.div_ceil(ROUNDS);
     let true_bin = compile_static(dir, "true", "int main(void){return 0;}\n");
     let true_c = std::ffi::CString::new(true_bin.as_os_str().as_encoded_bytes()).expect("path");
     let slot = Slot::claim(500).expect("slot");
+    let probe = compile_static(dir, "probe", floor::PROBE_SOURCE);
+    let floor = floor::Floor::new(dir, &true_bin, &probe, slot.uid());
+    let floor = &floor;
+    // Each step really has what it claims (the other ways twice: an
+    // in-place run's second one detaches the first one's mounts).
+    for (level, _) in floor::STEPS {
+        floor.check(level, floor::Way::Copy);
+    }
+    for (level, way, _) in floor::OTHER_WAYS.iter().chain(&floor::OTHER_WAYS) {
+        floor.check(*level, *way);
+    }
     let sandboxed = || {
         let result = Command::new("/box/true").workdir(dir, false).slot(&slot).run();
         assert_eq!(result.status, RunStatus::Ok, "{:?}", result.message);
@@ -90,56 +113,132 @@ fn bench_per_run(dir: &Path) {
         let status = std::process::Command::new(&true_bin).stdin(HostStdio::null()).status().expect("spawn");
         assert!(status.success());
     };
-    let fork = || raw_clone_exec(&true_c, 0);
-    let pid_ns = || raw_clone_exec(&true_c, libc::CLONE_NEWPID);
-    let pid_mnt_ns = || raw_clone_exec(&true_c, libc::CLONE_NEWPID | libc::CLONE_NEWNS);
-    let variants: [(&str, &dyn Fn()); 5] = [
-        ("bare fork+exec+wait (std, vfork-style)", &bare),
-        ("bare clone+exec+wait (fork-like)", &fork),
-        ("  + new PID namespace (kernel floor)", &pid_ns),
-        ("  + new PID and mount namespaces", &pid_mnt_ns),
-        ("sandboxed run", &sandboxed),
+    let mut variants: Vec<(&str, Variant)> = vec![
+        ("bare fork+exec+wait (std, vfork-style)", Box::new(bare)),
+        ("bare clone+exec+wait (fork-like)", Box::new(|| raw_clone_exec(&true_c, 0))),
+        ("  + new PID namespace (fork-like)", Box::new(|| raw_clone_exec(&true_c, libc::CLONE_NEWPID))),
+        (
+            "  + new PID and mount namespaces",
+            Box::new(|| raw_clone_exec(&true_c, libc::CLONE_NEWPID | libc::CLONE_NEWNS)),
+        ),
     ];
+    let first_floor = variants.len();
+    for (level, label) in floor::STEPS {
+        variants.push((label, Box::new(move || floor.run(level, floor::Way::Copy))));
+    }
+    let first_other = variants.len();
+    for (level, way, label) in floor::OTHER_WAYS {
+        variants.push((label, Box::new(move || floor.run(level, way))));
+    }
+    let judge = variants.len();
+    variants.push(("sandboxed run (the judge)", Box::new(sandboxed)));
     // Interleaved rounds (A/B/A/B...), so load changes hit every variant alike.
-    let (mut totals, mut cpu) = ([0f64; 5], [0f64; 5]);
+    let (mut totals, mut cpu) = (vec![0f64; variants.len()], vec![0f64; variants.len()]);
+    // The least elapsed time of a round: what a run costs when load lets it.
+    let mut best = vec![f64::MAX; variants.len()];
     for variant in &variants {
         (variant.1)();
     }
     for _ in 0..ROUNDS {
-        for ((total, cpu), (_, run)) in totals.iter_mut().zip(cpu.iter_mut()).zip(&variants) {
+        for (i, (_, run)) in variants.iter().enumerate() {
             let (start, cpu_start) = (Instant::now(), cpu_used());
             for _ in 0..per_round {
                 run();
             }
-            *total += start.elapsed().as_secs_f64();
-            *cpu += cpu_used() - cpu_start;
+            let elapsed = start.elapsed().as_secs_f64();
+            totals[i] += elapsed;
+            best[i] = best[i].min(elapsed * 1000.0 / per_round as f64);
+            cpu[i] += cpu_used() - cpu_start;
         }
     }
     let per_run = |t: &f64| t * 1000.0 / (ROUNDS * per_round) as f64;
     let (ms, cpu_ms): (Vec<f64>, Vec<f64>) = (totals.iter().map(per_run).collect(), cpu.iter().map(per_run).collect());
-    println!("per-run cost, static true ({} runs each, {ROUNDS} interleaved rounds)", ROUNDS * per_round);
-    for (((name, _), each), cpu) in variants.iter().zip(&ms).zip(&cpu_ms) {
+    let line = |i: usize, extra: &str| {
+        let (name, each, cpu) = (variants[i].0, ms[i], cpu_ms[i]);
         println!(
-            "  {name:<40}: {each:.3} ms  ({:.2}x bare); CPU {cpu:.3} ms ({:.2}x bare)",
+            "  {name:<40}: {each:.3} ms ({:.2}x bare, best round {:.3}); CPU {cpu:.3} ms ({:.2}x bare){extra}",
             each / ms[0],
+            best[i],
             cpu / cpu_ms[0]
         );
+    };
+    println!("per-run cost, static true ({} runs each, {ROUNDS} interleaved rounds)", ROUNDS * per_round);
+    for i in 0..first_floor {
+        line(i, "");
     }
+    let (files, dirs) = floor.masked;
+    println!(
+        "kernel floor: what a run must have, from raw syscalls; each step adds one to the step above ({files} masked files, {dirs} dirs)"
+    );
+    let delta =
+        |i: usize, base: usize| format!("; step {:+.3} ms, CPU {:+.3}", ms[i] - ms[base], cpu_ms[i] - cpu_ms[base]);
+    for i in first_floor..first_other {
+        line(i, &delta(i, if i == first_floor { 0 } else { i - 1 }));
+    }
+    // Each step made another way next to its twin made the judge's way.
+    let twin = |level| first_floor + floor::STEPS.iter().position(|(l, _)| *l == level).expect("a step");
+    for (i, (level, _, _)) in (first_other..).zip(floor::OTHER_WAYS) {
+        line(i, &delta(i, twin(level)));
+    }
+    line(judge, "");
+    // The floor is the cheapest (in CPU, the steadier figure) last step
+    // that keeps what the judge promises: with a mount copy or in place.
+    let last_step = floor::STEPS[floor::STEPS.len() - 1].0;
+    let way_of = |way| {
+        let at = floor::OTHER_WAYS.iter().position(|(l, w, _)| *l == last_step && *w == way).expect("a way");
+        first_other + at
+    };
+    let last = [twin(last_step), way_of(floor::Way::InPlace)]
+        .into_iter()
+        .min_by(|a, b| cpu_ms[*a].total_cmp(&cpu_ms[*b]))
+        .expect("two candidates");
+    let floor_name = format!("step {}", variants[last].0.split(' ').next().unwrap_or("?"));
+    println!(
+        "  judge overhead over the floor ({floor_name}): {:.3} ms elapsed (best rounds {:.3}), {:.3} ms CPU ({:.2}x / {:.2}x the floor)",
+        ms[judge] - ms[last],
+        best[judge] - best[last],
+        cpu_ms[judge] - cpu_ms[last],
+        ms[judge] / ms[last],
+        cpu_ms[judge] / cpu_ms[last]
+    );
     // Elapsed time swings with other load on the machine; CPU time does
     // not, but misses work the kernel defers to its own threads. Met only
     // if both are.
-    let (wall, cpu) = (ms[4] / ms[0], cpu_ms[4] / cpu_ms[0]);
+    let (wall, cpu) = (ms[judge] / ms[0], cpu_ms[judge] / cpu_ms[0]);
     println!("  TARGET sandboxed / bare <= 1.3: elapsed {wall:.2}, CPU {cpu:.2}  {}", verdict(wall.max(cpu) <= 1.3));
+    println!(
+        "  floor ({floor_name}) / bare: elapsed {:.2} (best rounds {:.2}), CPU {:.2}: the least a sandboxed run can cost here",
+        ms[last] / ms[0],
+        best[last] / best[0],
+        cpu_ms[last] / cpu_ms[0]
+    );
+    let subset = way_of(floor::Way::ProcSubset);
+    println!(
+        "  (with proc subset=pid instead of masks, a change of what programs see: elapsed {:.2}, CPU {:.2})",
+        ms[subset] / ms[0],
+        cpu_ms[subset] / cpu_ms[0]
+    );
+    // With every core busy, grading can at best run cores / (floor cost)
+    // tests per unit of time; the bare loop runs 1 / (bare cost).
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    println!(
+        "  derived ceiling of grade throughput / bare loop for static true tests: {cores:.0} cores x bare / floor = {:.2} elapsed, {:.2} CPU (the judge now: {:.2}, {:.2})",
+        cores * ms[0] / ms[last],
+        cores * cpu_ms[0] / cpu_ms[last],
+        cores * ms[0] / ms[judge],
+        cores * cpu_ms[0] / cpu_ms[judge]
+    );
     // A judge holding much memory (loaded problems, caches) must not make
     // runs slower: init shares the judge's memory instead of copying it.
     let ballast = std::hint::black_box(vec![1u8; 200 << 20]);
     let start = Instant::now();
     for _ in 0..runs {
-        sandboxed();
+        (variants[judge].1)();
     }
     let heavy = start.elapsed().as_secs_f64() * 1000.0 / runs as f64;
     drop(ballast);
     println!("  sandboxed run, judge holding 200 MiB more: {heavy:.3} ms");
+    (ms[last] - ms[0], cpu_ms[last] - cpu_ms[0])
 }
 
 /// Mean and relative standard deviation (%) of `samples`.
@@ -249,7 +348,8 @@ fn bench_cpu_accuracy(dir: &Path) {
     println!("  TARGET sandboxed within 3% of bare, RSD <= 1.5 x max(bare, 1%): {}", verdict(all_met));
 }
 
-fn bench_throughput(dir: &Path) {
+/// `floor`: what the kernel floor adds to a run, if the per-run part ran.
+fn bench_throughput(dir: &Path, floor: Option<FloorOverhead>) {
     const TESTS: usize = 400;
     // The same binary the grader runs: built as languages/c.toml builds it
     // (dynamically linked), not the static one of the per-run part.
@@ -311,6 +411,17 @@ fn bench_throughput(dir: &Path) {
         "  TARGET grade throughput / bare loop >= 1.6 (2.0 is the 2-core ceiling): {ratio:.2}  {}",
         verdict(ratio >= 1.6)
     );
+    // At best every core runs tests, each costing a bare test plus what the
+    // kernel floor adds to a run (per-run part).
+    if let Some((elapsed, cpu)) = floor {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+        let per_test = bare * 1e3 / TESTS as f64;
+        println!(
+            "  derived ceiling from the kernel floor: {cores:.0} cores x bare test {per_test:.3} ms / (bare test + floor overhead {elapsed:.3} ms elapsed, {cpu:.3} ms CPU) = {:.2}, {:.2}",
+            cores * per_test / (per_test + elapsed),
+            cores * per_test / (per_test + cpu)
+        );
+    }
 }
 
 fn bench_kill_latency(dir: &Path) {
@@ -431,14 +542,12 @@ fn main() {
     // `cargo bench -p engine --bench sandbox -- per-run` runs one part.
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
-    if wanted("per-run") {
-        bench_per_run(&dir);
-    }
+    let floor = wanted("per-run").then(|| bench_per_run(&dir));
     if wanted("cpu") {
         bench_cpu_accuracy(&dir);
     }
     if wanted("throughput") {
-        bench_throughput(&dir);
+        bench_throughput(&dir, floor);
     }
     if wanted("kill") {
         bench_kill_latency(&dir);
