@@ -163,20 +163,9 @@ pub(crate) fn fail(what: &str, errno: i32) -> ! {
     }
 }
 
-/// The rlimits a judge's run gets with `limits`: the same list as the
-/// judge's (command.rs), so as many calls.
+/// The rlimits a judge's run gets with `limits`: the judge's own list.
 fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, libc::rlimit)> {
-    let mut list = vec![
-        (libc::RLIMIT_CPU, limits.cpu.as_secs() + 2),
-        (libc::RLIMIT_FSIZE, limits.output + 1),
-        (libc::RLIMIT_NPROC, limits.processes),
-        (libc::RLIMIT_NOFILE, limits.open_files),
-        (libc::RLIMIT_CORE, 0),
-        (libc::RLIMIT_STACK, libc::RLIM_INFINITY),
-        (libc::RLIMIT_MEMLOCK, 0),
-        (libc::RLIMIT_MSGQUEUE, 0),
-    ];
-    list.extend(limits.address_space.map(|bytes| (libc::RLIMIT_AS, bytes)));
+    let list = engine::sandbox::floor_parts::rlimits(limits);
     list.into_iter().map(|(resource, value)| (resource, libc::rlimit { rlim_cur: value, rlim_max: value })).collect()
 }
 

@@ -471,7 +471,8 @@ fn program_candidates(program: &str, path_var: &str) -> Vec<String> {
     path_var.split(':').filter(|d| !d.is_empty()).map(|d| format!("{}/{program}", d.trim_end_matches('/'))).collect()
 }
 
-fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, u64)> {
+/// The rlimits a run with `limits` sets (the bench's kernel floor sets the same).
+pub fn rlimits(limits: &Limits) -> Vec<(libc::__rlimit_resource_t, u64)> {
     // RLIMIT_CPU is a backstop a whole second past the monitor's limit.
     let cpu_secs = limits.cpu.as_secs() + 2;
     let mut list = vec![

@@ -56,10 +56,11 @@ pub use slot::{Slot, SlotError};
 pub use warm::warm_slots;
 
 /// What a run applies, read-only, for the bench's kernel floor
-/// (`benches/sandbox`): the /proc masks, the /tmp inode cap, and the seccomp
-/// program the judge installs. Not an API.
+/// (`benches/sandbox`): the /proc masks, the /tmp inode cap, the rlimits and
+/// the seccomp program the judge installs. Not an API.
 #[doc(hidden)]
 pub mod floor_parts {
+    pub use super::command::rlimits;
     pub use super::mounts::{applied_proc_masks, TMP_INODES};
     pub use super::seccomp::program as seccomp_program;
 }
