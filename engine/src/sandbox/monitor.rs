@@ -253,11 +253,14 @@ impl Monitor {
         // A sharer that exits mid-scan hands its share to those read after
         // it, so shared pages would count more than once: processes that
         // ended during the scan are left out (their memory is gone anyway).
+        // An exiting process drops its memory (its address space is gone:
+        // no vsize) well before it shows as a zombie, and under load it can
+        // sit between the two for milliseconds: that counts as ended too.
         if shared {
             memory.retain(|&(pid, _)| {
                 let at = files.binary_search_by_key(&pid, |f| f.pid);
                 let stat = at.ok().and_then(|at| reread::<Stat>(&files[at].stat));
-                stat.is_some_and(|s| !matches!(s.state, 'Z' | 'X'))
+                stat.is_some_and(|s| !matches!(s.state, 'Z' | 'X') && s.vsize > 0)
             });
         }
         total.rss_bytes += memory.iter().map(|&(_, bytes)| bytes).sum::<u64>();
