@@ -42,19 +42,6 @@ pub struct ChildPlan<'a> {
     /// Top of the stack the program's side runs on until exec
     /// (PROGRAM_STACK_BYTES, with a guard page below).
     pub program_stack_top: *mut libc::c_void,
-    pub bounding_set: BoundingSet,
-}
-
-/// How the program comes to an empty capability bounding set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BoundingSet {
-    /// Init was cloned by the judge's calling thread, with the judge's set:
-    /// the program drops every capability itself.
-    Drop,
-    /// Init was cloned by the launcher, whose set was checked empty at its
-    /// start (`launcher.rs`); the program checks that it inherited that.
-    /// The kernel's last capability, as the launcher found it.
-    Inherited { last_capability: usize },
 }
 
 /// Size of the stacks init and the program's side run on until exec.
@@ -220,8 +207,14 @@ fn program_main(args: &ProgramArgs) -> ! {
             fail(ExecStage::SetRlimits, err);
         }
     }
-    if let Err(err) = empty_bounding_set(plan.bounding_set) {
-        fail(ExecStage::DropCapabilities, err);
+    // Empty the bounding set; EINVAL marks the first capability this kernel
+    // does not have. Anything else (EPERM without CAP_SETPCAP) is a failure.
+    for cap in 0..=63usize {
+        match sys::drop_bounding_capability(cap) {
+            Ok(_) => {}
+            Err(libc::EINVAL) => break,
+            Err(err) => fail(ExecStage::DropCapabilities, err),
+        }
     }
     // Raw syscalls, not libc's wrappers: those broadcast the change to every
     // thread libc believes exists (the judge's, whose memory this shares).
@@ -259,30 +252,4 @@ fn program_main(args: &ProgramArgs) -> ! {
         }
     }
     fail(ExecStage::Exec, last);
-}
-
-/// Leaves the calling process with an empty bounding set, or says why not.
-fn empty_bounding_set(how: BoundingSet) -> Result<(), i32> {
-    // An inherited set is the launcher's, checked empty capability by
-    // capability, which nothing can fill again but entering a user namespace
-    // (that fills it whole). So two reads tell an inherited empty set from
-    // a full one: CAP_SYS_ADMIN, which every judge holds (init mounts with
-    // it), and the last capability of the kernel. Anything else: drop all.
-    const CAP_SYS_ADMIN: usize = 21;
-    let absent = |cap| sys::bounding_capability(cap) == Ok(false);
-    if let BoundingSet::Inherited { last_capability } = how {
-        if absent(CAP_SYS_ADMIN) && absent(last_capability) {
-            return Ok(());
-        }
-    }
-    // EINVAL marks the first capability this kernel does not have. Anything
-    // else (EPERM without CAP_SETPCAP) is a failure.
-    for cap in 0..=63usize {
-        match sys::drop_bounding_capability(cap) {
-            Ok(_) => {}
-            Err(libc::EINVAL) => break,
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(())
 }

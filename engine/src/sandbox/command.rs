@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::child::{self, BoundingSet, ChildPlan};
+use super::child::{self, ChildPlan};
 use super::classify::classify;
 use super::error::SandboxError;
 use super::input::Input;
-use super::launcher::{self, CloneArgs};
 pub use super::mounts::Bind;
 use super::mounts::{DetachedBind, MountPlan};
 use super::namespaces::RUN_CLONE_FLAGS;
@@ -327,12 +326,6 @@ impl Command {
             PooledStack::take(child::PROGRAM_STACK_BYTES).map_err(SandboxError::io("mapping the program's stack"))?;
         let init_stack =
             PooledStack::take(child::INIT_STACK_BYTES).map_err(SandboxError::io("mapping init's stack"))?;
-        // Init cloned by the launcher inherits its empty bounding set.
-        let launcher = launcher::get();
-        let bounding_set = match launcher {
-            Some(launcher) => BoundingSet::Inherited { last_capability: launcher.last_capability() },
-            None => BoundingSet::Drop,
-        };
         let plan = ChildPlan {
             mounts: &mounts,
             fds: &fds,
@@ -344,7 +337,6 @@ impl Command {
             rlimits: &rlimits,
             filter,
             program_stack_top: program_stack.top(),
-            bounding_set,
         };
 
         // The slot's namespaces are joined by init; the run's own are new.
@@ -356,12 +348,10 @@ impl Command {
         // SAFETY: init runs `init_entry` on its own guarded stack, reads only
         // `plan` (alive until init is reaped below, by `supervise` or the
         // guard) and makes raw syscalls only.
-        let init = unsafe { CloneArgs::new(child::init_entry, init_stack.top(), flags, plan_ptr) };
-        let pid = match launcher {
-            Some(launcher) => launcher.clone_init(init),
-            None => init.clone_here(),
+        let pid = unsafe { libc::clone(child::init_entry, init_stack.top(), flags, plan_ptr) };
+        if pid < 0 {
+            return Err(SandboxError::io("clone with new namespaces")(std::io::Error::last_os_error()));
         }
-        .map_err(|errno| SandboxError::io("clone with new namespaces")(std::io::Error::from_raw_os_error(errno)))?;
         let guard = InitGuard { pid };
         drop((stdin, report_write, binds));
         let (stdout_capture, stderr_capture) = (stdout.into_capture(), stderr.into_capture());

@@ -16,8 +16,6 @@
 //! How a run goes, file by file:
 //! - `command.rs`: the builder and its types; `run` prepares everything init
 //!   needs (fds, C strings, the per-run mount plan, stacks) and clones init.
-//! - `launcher.rs`: the thread that makes that clone, its capability
-//!   bounding set emptied once, so that no run has to empty its own.
 //! - `namespaces.rs`: which namespaces a slot keeps and which a run creates.
 //! - `warm.rs`: builds a slot's kept namespaces and skeleton root once.
 //! - `child.rs`: init and the program's side, between clone and exec (raw
@@ -38,7 +36,6 @@ mod classify;
 mod command;
 mod error;
 mod input;
-mod launcher;
 mod monitor;
 mod mounts;
 mod namespaces;

@@ -169,13 +169,6 @@ pub fn drop_bounding_capability(cap: usize) -> Result<(), i32> {
     ok(unsafe { syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_DROP as usize, cap]) })
 }
 
-/// Whether capability `cap` is in the bounding set; `Err(EINVAL)` past the
-/// last capability this kernel has. A read commits no credentials.
-pub fn bounding_capability(cap: usize) -> Result<bool, i32> {
-    // SAFETY: PR_CAPBSET_READ takes an integer and reads no memory.
-    unsafe { syscall(libc::SYS_prctl, &[libc::PR_CAPBSET_READ as usize, cap]) }.map(|held| held != 0)
-}
-
 /// Sets `no_new_privs`, which seccomp filters need.
 pub fn set_no_new_privs() -> Result<(), i32> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integers and reads no memory.
