@@ -46,6 +46,22 @@ fn chroot_is_refused() {
     privileged("chroot");
 }
 
+#[test]
+fn the_program_has_no_capabilities_and_an_empty_bounding_set() {
+    // The program reads its own status: grep exec'd by the sandbox, and a
+    // shell whose status a process it started reads.
+    let _g = shared();
+    let by_child = "grep '^Cap' /proc/$$/status";
+    for command in [&["/bin/grep", "^Cap", "/proc/self/status"][..], &["/bin/sh", "-c", by_child]] {
+        let r = Judge::new().run(command).json();
+        assert_status(&r, "OK");
+        for key in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+            let values: Vec<&str> = r.stdout.lines().filter_map(|l| l.strip_prefix(key)).map(str::trim).collect();
+            assert_eq!(values, ["0000000000000000"], "{key} {command:?}: {}", r.stdout);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // seccomp
 
